@@ -1,0 +1,111 @@
+"""The action log: record domain events inside their transaction; link them into a hash chain later."""
+
+import hashlib
+import json
+import logging
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import OperationalError, transaction
+
+from manifattura.core import clock
+from manifattura.core.models import ActionLog, ChainHead
+
+logger = logging.getLogger(__name__)
+GENESIS = "0" * 64
+
+
+def audit_record(*, verb: str, actor=None, obj=None, data: dict | None = None) -> ActionLog:
+    """Append an entry; call it inside the domain function's transaction.
+
+    Linking into the chain happens after commit, in its own short transaction, so no writer waits
+    for another writer's chain position.
+    """
+    entry = ActionLog.objects.create(
+        created_at=clock.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
+        verb=verb,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:300] if obj is not None else "",
+        data=json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder)),
+    )
+    transaction.on_commit(audit_link_quietly)
+    return entry
+
+
+def entry_digest(entry: ActionLog, prev_hash: str) -> str:
+    payload = {
+        "seq": entry.chain_seq,
+        "prev": prev_hash,
+        "id": entry.pk,
+        "time": entry.created_at.isoformat(),
+        "actor": entry.actor_id,
+        "verb": entry.verb,
+        "type": entry.object_type,
+        "object": entry.object_id,
+        "repr": entry.object_repr,
+        "data": entry.data,
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def audit_link(*, batch: int = 5000, wait: bool = True) -> int:
+    """Link committed, unlinked entries into the chain in id order; returns how many were linked.
+
+    With ``wait=False`` a linker already at work makes this call return at once (it will pick the
+    entries up, or the next call will).
+    """
+    linked = 0
+    ChainHead.objects.get_or_create(pk=1)
+    while True:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    head = ChainHead.objects.select_for_update(nowait=not wait).get(pk=1)
+            except OperationalError:
+                return linked
+            pending = list(ActionLog.objects.filter(chain_seq__isnull=True).order_by("id")[:batch])
+            if not pending:
+                return linked
+            seq, prev = head.last_seq, head.last_hash or GENESIS
+            for entry in pending:
+                seq += 1
+                entry.chain_seq = seq
+                entry.prev_hash = prev
+                entry.hash = entry_digest(entry, prev)
+                prev = entry.hash
+            ActionLog.objects.bulk_update(pending, ["chain_seq", "prev_hash", "hash"])
+            head.last_seq, head.last_hash = seq, prev
+            head.save(update_fields=["last_seq", "last_hash"])
+            linked += len(pending)
+
+
+def audit_link_quietly() -> None:
+    try:
+        audit_link(wait=False)
+    except Exception:  # the entries stay unlinked and are linked by the next call
+        logger.exception("audit chain linking failed; entries will be linked later")
+
+
+def audit_verify() -> tuple[int, list[str]]:
+    """Walk the linked chain; return (entries checked, problems)."""
+    problems: list[str] = []
+    prev = GENESIS
+    expected = 1
+    checked = 0
+    for entry in ActionLog.objects.filter(chain_seq__isnull=False).order_by("chain_seq").iterator():
+        if entry.chain_seq != expected:
+            problems.append(f"gap: expected position {expected}, found {entry.chain_seq}")
+            expected = entry.chain_seq
+        if entry.prev_hash != prev:
+            problems.append(f"entry {entry.pk}: previous hash does not match entry before it")
+        if entry_digest(entry, entry.prev_hash) != entry.hash:
+            problems.append(f"entry {entry.pk}: content does not match its hash (altered)")
+        prev = entry.hash
+        expected += 1
+        checked += 1
+    head = ChainHead.objects.filter(pk=1).first()
+    if head and checked and (head.last_seq != expected - 1 or head.last_hash != prev):
+        problems.append("chain head does not match the last entry (entries removed at the end?)")
+    return checked, problems

@@ -1,0 +1,38 @@
+import pytest
+
+from manifattura.core import clock
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen_clock():
+    yield
+    clock.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture
+def staff(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(is_staff=True, email="staff@example.org")
+
+
+@pytest.fixture
+def registered(db):
+    from tests.factories import UserFactory
+
+    return UserFactory(email="person@example.org")
+
+
+@pytest.fixture
+def milan_zones(db):
+    """Milan's 9 Municipi and 88 NIL from the project's demo data (loaded once per test)."""
+    from manifattura.places.importers import load_milan_zones
+
+    load_milan_zones()
