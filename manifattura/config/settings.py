@@ -192,3 +192,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+NOTIFY_DELIVERY = os.environ.get("NOTIFY_DELIVERY", "on_commit")  # or "worker"
+AUDIT_LINK_INTERVAL = float(os.environ.get("AUDIT_LINK_INTERVAL", "0"))  # seconds; 0 = after every commit

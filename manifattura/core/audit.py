@@ -81,7 +81,24 @@ def audit_link(*, batch: int = 5000, wait: bool = True) -> int:
             linked += len(pending)
 
 
+_last_link = [0.0]
+
+
 def audit_link_quietly() -> None:
+    """After-commit linking; at most once per ``AUDIT_LINK_INTERVAL`` seconds per process.
+
+    On busy days (a click day) linking every commit would add a transaction to each request; a
+    short interval batches the work while ``audit-verify`` links whatever is still pending.
+    """
+    import time
+
+    from django.conf import settings
+
+    interval = getattr(settings, "AUDIT_LINK_INTERVAL", 0.0)
+    now = time.monotonic()
+    if interval and now - _last_link[0] < interval:
+        return
+    _last_link[0] = now
     try:
         audit_link(wait=False)
     except Exception:  # the entries stay unlinked and are linked by the next call

@@ -50,3 +50,42 @@ class ChainHead(models.Model):
 
     def __str__(self):
         return f"#{self.last_seq} {self.last_hash[:12]}"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboxEmail(models.Model):
+    """An email recorded in the transaction that caused it, delivered after commit or by a worker.
+
+    Nothing is lost if the mail server is down or the process dies: pending rows are retried by
+    ``manifattura send-notifications``.
+    """
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    to = models.JSONField(_("recipients"), default=list)
+    subject = models.CharField(_("subject"), max_length=250)
+    template = models.CharField(_("template"), max_length=200)
+    context = models.JSONField(_("context"), default=dict)
+    language = models.CharField(_("language"), max_length=8, default="it")
+    attachments = models.JSONField(
+        _("attachments"), default=list, blank=True,
+        help_text=_("Attachment builders: [{'builder': 'dotted.path', 'kwargs': {...}}]"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing email")
+        verbose_name_plural = _("outgoing emails")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.subject} → {', '.join(self.to)}"
