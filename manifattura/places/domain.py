@@ -61,21 +61,24 @@ def _validated(site: Site) -> Site:
 
 
 @transaction.atomic
-def site_create(*, by, geometry, **fields) -> Site:
+def site_create(*, by, geometry, index: zoning.ZoneIndex | None = None, **fields) -> Site:
+    """Create a site from a geometry and descriptive fields; ``index`` lets bulk callers share one."""
     unknown = set(fields) - SITE_FIELDS
     if unknown:
         raise TypeError(f"unknown site fields: {sorted(unknown)}")
     site = Site(**fields)
     if site.surface_m2 is not None:
         site.surface_source = SurfaceSource.DECLARED
-    apply_geometry(site, geometry)
+    apply_geometry(site, geometry, index=index)
     _validated(site).save()
     audit_record(verb="site.create", actor=by, obj=site, data={"status": site.status})
     return site
 
 
 @transaction.atomic
-def site_update(*, site: Site, by, geometry=None, **fields) -> Site:
+def site_update(
+    *, site: Site, by, geometry=None, index: zoning.ZoneIndex | None = None, **fields
+) -> Site:
     """Change descriptive fields and/or geometry (status changes go through ``site_change_status``)."""
     unknown = set(fields) - SITE_FIELDS
     if unknown:
@@ -90,9 +93,9 @@ def site_update(*, site: Site, by, geometry=None, **fields) -> Site:
         site.surface_source = SurfaceSource.DECLARED if fields["surface_m2"] is not None else SurfaceSource.COMPUTED
     if geometry is not None and geometry != site.geometry:
         changed["geometry"] = True
-        apply_geometry(site, geometry)
+        apply_geometry(site, geometry, index=index)
     elif "surface_m2" in fields and fields["surface_m2"] is None:
-        apply_geometry(site, site.geometry)
+        apply_geometry(site, site.geometry, index=index)
     _validated(site).save()
     if changed:
         audit_record(verb="site.update", actor=by, obj=site, data={"changed": sorted(changed)})
