@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "manifattura.core",
     "manifattura.accounts",
     "manifattura.places",
+    "manifattura.calls",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +176,8 @@ STATICFILES_DIRS = [
 # The city the platform serves. Nothing in code assumes Milan beyond these defaults.
 MANIFATTURA = {
     "CITY_NAME": os.environ.get("MANIFATTURA_CITY_NAME", "Comune di Milano"),
+    # The municipality's name as organizations write it in their addresses (seat rules of calls).
+    "MUNICIPALITY": os.environ.get("MANIFATTURA_MUNICIPALITY", "Milano"),
     "PROGRAMME_NAME": os.environ.get("MANIFATTURA_PROGRAMME_NAME", "Manifattura Milano"),
     "MAP_CENTER": [
         float(os.environ.get("MANIFATTURA_MAP_LAT", "45.4642")),

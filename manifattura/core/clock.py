@@ -47,3 +47,8 @@ def freeze(instant: dt.datetime) -> None:
 
 def unfreeze() -> None:
     _global_frozen.clear()
+
+
+def frozen_instant() -> dt.datetime | None:
+    """The frozen instant, or None when the clock runs (lets SQL use the database's own clock)."""
+    return _global_frozen[-1] if _global_frozen else None

@@ -37,7 +37,8 @@ def send_email(
 
     ``subject`` may be a lazy translation: it is rendered in the recipient's ``language``.
     ``attachments``: ``[{"builder": "pkg.module.function", "kwargs": {...}}]``; each builder returns
-    ``(filename, bytes, mimetype)``.
+    ``(filename, bytes, mimetype)``. A ``context["__builder__"]`` of the same form returns a dict merged
+    into the context at delivery, so details settled at commit (a protocol number) reach the body.
     """
     recipients = [address for address in to if address]
     if not recipients:
@@ -67,7 +68,11 @@ def deliver(email_id: int) -> bool:
             return False
         try:
             with translation.override(email.language):
-                body = render_to_string(email.template, email.context)
+                context = dict(email.context)
+                builder = context.pop("__builder__", None)
+                if builder:  # context read from the database at delivery (e.g. a receipt's details)
+                    context.update(_build_attachment(builder))
+                body = render_to_string(email.template, context)
                 message = EmailMessage(email.subject, body, settings.DEFAULT_FROM_EMAIL, email.to)
                 for spec in email.attachments:
                     message.attach(*_build_attachment(spec))

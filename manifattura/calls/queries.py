@@ -1,0 +1,65 @@
+"""Reads of calls and applications with fixed query counts; first-come resources and positions."""
+
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from manifattura.calls.enums import ApplicationStatus, CallKind, CallStatus, SelectionMode
+from manifattura.calls.models import Application, Call, Submission
+
+
+def current_submissions(call):
+    return Submission.objects.filter(call=call, withdrawn_at__isnull=True, protocol__isnull=False)
+
+
+def first_come_position(submission: Submission) -> int | None:
+    """1-based position among the call's current submissions in protocol order (first-come calls)."""
+    if submission.call.selection_mode != SelectionMode.FIRST_COME or submission.protocol is None:
+        return None
+    if submission.withdrawn_at is not None:
+        return None
+    return current_submissions(submission.call_id).filter(protocol__lte=submission.protocol).count()
+
+
+def first_come_resources(call: Call) -> dict:
+    """What a first-come call has left, consuming resources in protocol order.
+
+    Space calls: one space per submission. Grant calls: requested amounts until the budget runs out.
+    """
+    subs = current_submissions(call)
+    if call.kind == CallKind.GRANT and call.grant_budget is not None:
+        requested = subs.aggregate(total=Sum("requested_amount"))["total"] or Decimal("0")
+        left = max(Decimal("0"), call.grant_budget - requested)
+        return {"kind": "budget", "total": call.grant_budget, "taken": min(requested, call.grant_budget), "left": left,
+                "submissions": subs.count()}
+    spaces = call.offered_spaces.count()
+    taken = subs.count()
+    return {"kind": "spaces", "total": spaces, "taken": min(taken, spaces), "left": max(0, spaces - taken),
+            "submissions": taken}
+
+
+def calls_public():
+    return Call.objects.exclude(status=CallStatus.DRAFT).annotate(
+        space_count=Count("offered_spaces", distinct=True)
+    )
+
+
+def call_counts(call: Call) -> dict:
+    """Live counts for staff: drafts, submitted, withdrawn applications, needing review."""
+    counts = Application.objects.filter(call=call).aggregate(
+        drafts=Count("id", filter=Q(status=ApplicationStatus.DRAFT)),
+        submitted=Count("id", filter=Q(status=ApplicationStatus.SUBMITTED)),
+        withdrawn=Count("id", filter=Q(status=ApplicationStatus.WITHDRAWN)),
+        total=Count("id"),
+    )
+    counts["needs_review"] = current_submissions(call).filter(needs_review=True).count()
+    counts["versions"] = Submission.objects.filter(call=call).count()
+    return counts
+
+
+def applications_for_staff(call: Call):
+    return (
+        Application.objects.filter(call=call)
+        .select_related("organization", "current_submission", "created_by")
+        .annotate(version_count=Count("submissions"))
+    )
