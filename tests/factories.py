@@ -9,11 +9,13 @@ from manifattura.places.enums import Ownership, SpaceUse, ZoneKind
 from manifattura.places.models import Site, Space, Zone
 
 # Valid Italian VAT numbers (check digit computed by python-stdnum's algorithm).
-def valid_vat(n: int) -> str:
-    from stdnum.it import iva
 
-    base = f"{n:07d}" + "001"  # 7-digit serial + office code 001 (Milan-ish)
-    return base + iva.calc_check_digit(base)
+
+def valid_vat(n: int) -> str:
+    from stdnum import luhn
+
+    base = f"{n:07d}" + "001"  # 7-digit serial + province office code; the check digit is Luhn's
+    return base + luhn.calc_check_digit(base)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
