@@ -1,3 +1,5 @@
+import os
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -32,3 +34,9 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Benchmark baselines (bench/) only; never set in production.
+if os.environ.get("MANIFATTURA_BENCH_ENDPOINTS") == "1":
+    from manifattura.core import bench_views
+
+    urlpatterns += [path("bench/bare-insert/", bench_views.bare_insert, name="bench-bare-insert")]
