@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext as _
 
 from manifattura.calls.enums import QuestionKind
+from manifattura.core.money import plain_number
 
 DEFAULT_SHORT_MAX = 200
 DEFAULT_LONG_MAX = 10000
@@ -98,9 +99,9 @@ def clean_answer(question: QuestionSpec, value):
         if not number.is_finite():
             raise ValueError(_("Write a number, for example 1500 or 1500,50."))
         if question.min_value is not None and number < question.min_value:
-            raise ValueError(_("The number must be at least %(min)s.") % {"min": question.min_value.normalize()})
+            raise ValueError(_("The number must be at least %(min)s.") % {"min": plain_number(question.min_value)})
         if question.max_value is not None and number > question.max_value:
-            raise ValueError(_("The number must be at most %(max)s.") % {"max": question.max_value.normalize()})
+            raise ValueError(_("The number must be at most %(max)s.") % {"max": plain_number(question.max_value)})
         return str(number)
     if kind == QuestionKind.SINGLE_CHOICE:
         if str(value) not in question.choices:

@@ -39,6 +39,7 @@ from manifattura.calls.models import (
 )
 from manifattura.core import clock
 from manifattura.core.audit import audit_record
+from manifattura.core.money import plain_number
 from manifattura.core.notify import send_email
 from manifattura.places.enums import SITE_TRANSITIONS, SiteStatus, SpaceAvailability
 
@@ -165,7 +166,7 @@ def call_publish_problems(call: Call) -> list[str]:
         if total != call.rubric_total:
             problems.append(_(
                 "The rubric does not add up: the criteria give %(sum)s points (maximum × weight), the call says %(total)s."
-            ) % {"sum": total.normalize(), "total": call.rubric_total.normalize()})
+            ) % {"sum": plain_number(total), "total": plain_number(call.rubric_total)})
         if call.min_total_score > call.rubric_total:
             problems.append(_("The minimum total is higher than the rubric's total."))
     spaces = list(call.offered_spaces.select_related("site"))
@@ -581,3 +582,55 @@ def application_withdraw(*, application: Application, by, reason: str = "") -> A
         language=getattr(by, "language", None),
     )
     return application
+
+
+# --- reminders ----------------------------------------------------------------------------------
+
+REMINDED_VERB = "application.reminded"
+
+
+@transaction.atomic
+def application_remind(*, application: Application, url: str = "", by=None) -> int:
+    """Email the organization's members that the application is not submitted and the call closes soon.
+
+    At most once per application and deadline (an extended deadline may be reminded again), recorded
+    in the action log as ``application.reminded``. Returns how many people were written to: 0 when
+    already reminded, submitted meanwhile, the call is not open, or nobody has an address.
+    """
+    from django.utils import formats, timezone, translation
+
+    from manifattura.core.models import ActionLog
+
+    application = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("call", "organization")
+        .get(pk=application.pk)
+    )
+    call = application.call
+    if application.status == ApplicationStatus.SUBMITTED or call_phase(call) != CallPhase.OPEN:
+        return 0
+    deadline = call.closes_at.astimezone(clock.ROME).isoformat()
+    if ActionLog.objects.filter(
+        verb=REMINDED_VERB, object_type=Application._meta.label_lower, object_id=str(application.pk),
+        data__closes_at=deadline,
+    ).exists():
+        return 0
+    by_language: dict[str, list[str]] = {}
+    for membership in application.organization.memberships.select_related("user"):
+        user = membership.user
+        if user.is_active and user.email:
+            by_language.setdefault(user.language or settings.LANGUAGE_CODE, []).append(user.email)
+    for language, addresses in sorted(by_language.items()):
+        with translation.override(language):
+            closes_at = formats.date_format(timezone.localtime(call.closes_at, clock.ROME), "DATETIME_FORMAT")
+        send_email(
+            to=sorted(addresses), subject=gettext_lazy("Your application is not submitted yet"),
+            template="calls/email/reminder.txt",
+            context={"organization": str(application.organization), "title": call.title, "call": call.code,
+                     "closes_at": closes_at, "url": url},
+            language=language,
+        )
+    sent = sum(len(addresses) for addresses in by_language.values())
+    if sent:
+        audit_record(verb=REMINDED_VERB, actor=by, obj=application, data={"closes_at": deadline, "recipients": sent})
+    return sent

@@ -23,3 +23,9 @@ def to_money(value) -> Decimal:
         return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError) as exc:
         raise ValueError(f"not an amount: {value!r}") from exc
+
+
+def plain_number(value: Decimal) -> str:
+    """A decimal without exponent or trailing zeros, for messages: 500, 12.5 (never 5E+2)."""
+    text = format(Decimal(value).normalize(), "f")
+    return text
