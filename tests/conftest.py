@@ -9,6 +9,13 @@ def _unfrozen_clock():
     clock.unfreeze()
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Tests create many users: a fast hasher instead of PBKDF2's deliberate slowness.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
