@@ -31,3 +31,41 @@ def spaces_for_list():
 def zones_for_map(kind: str | None = None):
     qs = Zone.objects.only("id", "kind", "code", "name", "geometry")
     return qs.filter(kind=kind) if kind else qs
+
+
+def site_figures() -> dict:
+    """Programme-wide key figures for the home page (two aggregate queries, whatever the size)."""
+    from django.db.models import Sum
+
+    from manifattura.places.enums import SpaceAvailability
+
+    sites = Site.objects.aggregate(
+        count=Count("id"),
+        surface=Sum("surface_m2"),
+        cost=Sum("recovery_cost"),
+        periphery=Count("id", filter=Q(is_periphery=True)),
+        demo=Count("id", filter=Q(is_demo=True)),
+    )
+    available = Q(availability=SpaceAvailability.AVAILABLE)
+    spaces = Space.objects.aggregate(
+        count=Count("id"),
+        available=Count("id", filter=available),
+        available_surface=Sum("surface_m2", filter=available),
+    )
+    return {"sites": sites, "spaces": spaces}
+
+
+def site_history(site: Site):
+    """The site's recorded versions, oldest first, with who made each change."""
+    return site.history.select_related("history_user").order_by("history_date", "history_id")
+
+
+def site_actions(site: Site):
+    """The action-log entries about the site, newest first."""
+    from manifattura.core.models import ActionLog
+
+    return (
+        ActionLog.objects.filter(object_type=Site._meta.label_lower, object_id=str(site.pk))
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
