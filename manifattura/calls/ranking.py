@@ -4,7 +4,7 @@ Total = Σ score × weight over the rubric's criteria. A total below the call's 
 (non idoneo). Equal totals are separated by the call's ordered tie-break list; the last resort is a
 public draw whose seed is published before the draw: an applicant's draw key is
 SHA-256("<seed>:<protocol>"), so anyone can repeat the draw from the seed and protocol numbers.
-The result never depends on the order of the input. No Django imports: this module is the
+The result never depends on the order of the input. No Django imports (numpy only): this module is the
 algorithm the law requires to be knowable, and it runs the same from stored scores or a CSV.
 """
 
@@ -14,6 +14,8 @@ import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+import numpy as np
 
 TIE_CRITERION = "criterion"  # a criterion's weighted score, higher first
 TIE_PROTOCOL = "protocol"  # earlier protocol first
@@ -70,34 +72,31 @@ def weighted_total(criteria: Iterable[Criterion], scores: Mapping[str, Decimal])
     return sum((Decimal(scores[c.code]) * c.weight for c in criteria), Decimal("0"))
 
 
-def _check(criteria, candidates, tie_breaks):
+def _check_tie_breaks(criteria, tie_breaks):
     codes = {c.code for c in criteria}
     for tie in tie_breaks:
         if tie.kind not in TIE_KINDS:
             raise RankingError(f"unknown tie-break {tie.kind!r}")
         if tie.kind == TIE_CRITERION and tie.key not in codes:
             raise RankingError(f"tie-break on unknown criterion {tie.key!r}")
-    seen = set()
-    for cand in candidates:
-        if cand.protocol in seen:
-            raise RankingError(f"protocol {cand.protocol} appears twice")
-        seen.add(cand.protocol)
-        for c in criteria:
-            if c.code not in cand.scores:
-                raise RankingError(f"protocol {cand.protocol}: no score for criterion {c.code!r}")
-            score = Decimal(cand.scores[c.code])
-            if score < 0 or score > c.max_points:
-                raise RankingError(f"protocol {cand.protocol}: score {score} for {c.code!r} outside 0..{c.max_points}")
 
 
-def _attribute_value(value, descending: bool):
+def _scaled(value) -> int:
+    """A score or weight as an exact integer number of hundredths (they have at most 2 decimals)."""
+    scaled = Decimal(value).scaleb(2)
+    if scaled != scaled.to_integral_value():
+        raise RankingError(f"{value} has more than 2 decimals")
+    return int(scaled)
+
+
+def _attribute_keys(values, descending: bool):
     # Missing attributes sort last whatever the direction.
-    if value is None or value == "":
-        return (1, 0)
-    if isinstance(value, bool):
-        value = int(value)
-    number = Decimal(str(value))
-    return (0, -number if descending else number)
+    missing = np.array([v is None or v == "" for v in values], dtype=np.int8)
+    numbers = np.array(
+        [0.0 if (v is None or v == "") else float(int(v) if isinstance(v, bool) else Decimal(str(v))) for v in values],
+        dtype=np.float64,
+    )
+    return missing, (-numbers if descending else numbers)
 
 
 def rank(
@@ -110,47 +109,87 @@ def rank(
 ) -> list[Entry]:
     """The ordered ranking: fit entries by total (then tie-breaks), then the not fit, same order.
 
-    Protocol numbers are unique, and the draw (or, when no draw is configured, the protocol) ends
-    every tie, so the order is total: the same inputs in any order give the same list.
+    Order rule: fit first; higher total first; then each tie-break in the call's order (criterion:
+    higher weighted score; protocol: earlier; attribute: as declared, missing last; draw: ascending
+    first 16 hex digits of the draw key); finally the protocol, which is unique, so the order is
+    total and the same inputs in any order give the same list. Scores and weights have at most
+    2 decimals, so totals are computed exactly in integers.
     """
     candidates = list(candidates)
     tie_breaks = list(tie_breaks)
-    _check(criteria, candidates, tie_breaks)
-    weights = {c.code: c.weight for c in criteria}
-    rows = []
-    for cand in candidates:
-        total = weighted_total(criteria, cand.scores)
-        key_draw = draw_key(seed, cand.protocol)
-        parts = []
-        for tie in tie_breaks:
-            if tie.kind == TIE_CRITERION:
-                value = Decimal(cand.scores[tie.key]) * weights[tie.key]
-                parts.append(-value if tie.descending else value)
-            elif tie.kind == TIE_PROTOCOL:
-                parts.append(cand.protocol)
-            elif tie.kind == TIE_ATTRIBUTE:
-                parts.append(_attribute_value(cand.attributes.get(tie.key), tie.descending))
-            else:
-                parts.append(key_draw)
-        parts.append(cand.protocol)  # unique: guarantees a total order even without a draw
-        fit = total >= min_total
-        rows.append((0 if fit else 1, -total, tuple(parts), cand, total, key_draw, fit))
-    rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    labels = [t.label() for t in tie_breaks] + ["protocol"]
+    _check_tie_breaks(criteria, tie_breaks)
+    n = len(candidates)
+    if n == 0:
+        return []
+    codes = [c.code for c in criteria]
+    maxima = np.array([_scaled(c.max_points) for c in criteria], dtype=np.int64)
+    weights = np.array([_scaled(c.weight) for c in criteria], dtype=np.int64)
+    protocols = np.array([c.protocol for c in candidates], dtype=np.int64)
+    if len(np.unique(protocols)) != n:
+        raise RankingError("a protocol number appears twice")
+    seen: dict = {}  # scores repeat a lot (whole points): convert each distinct value once
+
+    def scaled(value):
+        result = seen.get(value)
+        if result is None:
+            result = seen[value] = _scaled(value)
+        return result
+
+    try:
+        scores = np.array([[scaled(cand.scores[code]) for code in codes] for cand in candidates],
+                          dtype=np.int64).reshape(n, len(codes))
+    except KeyError as exc:
+        missing_for = next(c.protocol for c in candidates if exc.args[0] not in c.scores)
+        raise RankingError(f"protocol {missing_for}: no score for criterion {exc.args[0]!r}") from None
+    bad = np.argwhere((scores < 0) | (scores > maxima))
+    if len(bad):
+        row, col = bad[0]
+        raise RankingError(
+            f"protocol {protocols[row]}: score {candidates[row].scores[codes[col]]} for {codes[col]!r} "
+            f"outside 0..{criteria[col].max_points}"
+        )
+    weighted = scores * weights  # ten-thousandths
+    totals = weighted.sum(axis=1)
+    fit = totals >= _scaled(min_total) * 100
+    draw_keys = [draw_key(seed, int(p)) for p in protocols]
+    # Keys in priority order; each tie-break may contribute more than one array.
+    keyed: list[tuple[str, np.ndarray]] = [("fit", (~fit).astype(np.int8)), ("total", -totals)]
+    for tie in tie_breaks:
+        label = tie.label()
+        if tie.kind == TIE_CRITERION:
+            column = weighted[:, codes.index(tie.key)]
+            keyed.append((label, -column if tie.descending else column))
+        elif tie.kind == TIE_PROTOCOL:
+            keyed.append((label, protocols))
+        elif tie.kind == TIE_ATTRIBUTE:
+            missing, values = _attribute_keys([c.attributes.get(tie.key) for c in candidates], tie.descending)
+            keyed += [(label, missing), (label, values)]
+        else:
+            keyed.append((label, np.array([int(k[:16], 16) for k in draw_keys], dtype=np.uint64)))
+    keyed.append(("protocol", protocols))
+    order = np.lexsort([k for _label, k in reversed(keyed)])
+    # Which key first separates each pair of neighbours with the same fitness and total.
+    sorted_keys = [k[order] for _label, k in keyed]
+    same_total = (sorted_keys[0][1:] == sorted_keys[0][:-1]) & (sorted_keys[1][1:] == sorted_keys[1][:-1])
+    differs = np.stack([k[1:] != k[:-1] for k in sorted_keys[2:]])
+    first_diff = np.where(same_total, differs.argmax(axis=0), -1)
+    tie_labels = [label for label, _k in keyed[2:]] + [None]
+    none = len(tie_labels) - 1
+    pair_rank = np.where(first_diff >= 0, first_diff, none)
+    used_index = np.minimum(np.concatenate(([none], pair_rank)), np.concatenate((pair_rank, [none]))).tolist()
+    fit_list, totals_list = fit.tolist(), totals.tolist()
     entries: list[Entry] = []
     position = 0
-    for index, (group, neg_total, parts, cand, total, key_draw, fit) in enumerate(rows):
-        used = None
-        for other_index in (index - 1, index + 1):
-            if 0 <= other_index < len(rows):
-                other = rows[other_index]
-                if other[0] == group and other[1] == neg_total:
-                    differing = next(i for i, (a, b) in enumerate(zip(parts, other[2], strict=True)) if a != b)
-                    if used is None or labels.index(labels[differing]) < labels.index(used):
-                        used = labels[differing]
-        if fit:
+    scale = Decimal(10000)
+    for sorted_index, index in enumerate(order.tolist()):
+        is_fit = fit_list[index]
+        if is_fit:
             position += 1
-        entries.append(Entry(cand.id, cand.protocol, total, fit, position if fit else None, used, key_draw))
+        cand = candidates[index]
+        entries.append(Entry(
+            cand.id, cand.protocol, Decimal(totals_list[index]) / scale, is_fit, position if is_fit else None,
+            tie_labels[used_index[sorted_index]], draw_keys[index],
+        ))
     return entries
 
 
