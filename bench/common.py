@@ -1,0 +1,326 @@
+"""What the benchmark scenarios share: the machine, PostgreSQL, gunicorn and the load generator.
+
+Nothing here imports Django: scenarios that need it run it in a subprocess with their own
+``DATABASE_URL``, so one scenario's settings never leak into another's.
+"""
+
+import json
+import math
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+PY = sys.executable
+# The server the benchmarks create databases on (trust auth on the loopback).
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+class Skip(Exception):
+    """Raised by a scenario that cannot run here (e.g. no PostgreSQL); the runner records the reason."""
+
+
+def log(*parts) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}]", *parts, flush=True)
+
+
+# --- the machine ------------------------------------------------------------------------------
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _ram_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def pg_facts(url: str = PG_ADMIN_URL) -> dict:
+    """Server version and the settings that decide durable-write speed (empty if unreachable)."""
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3, autocommit=True) as conn:
+            facts = {"version": conn.execute("SHOW server_version").fetchone()[0]}
+            for name in ("synchronous_commit", "fsync", "wal_sync_method", "commit_delay", "shared_buffers",
+                         "max_connections"):
+                facts[name] = conn.execute(f"SHOW {name}").fetchone()[0]
+            return facts
+    except Exception:  # noqa: BLE001 - reported as "unreachable"
+        return {}
+
+
+def machine_info() -> dict:
+    pg = pg_facts()
+    return {
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "ram_gib": _ram_gib(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "django": _version("Django"),
+        "djangorestframework": _version("djangorestframework"),
+        "gunicorn": _version("gunicorn"),
+        "psycopg": _version("psycopg"),
+        "postgresql": pg.get("version", "unreachable"),
+        "postgresql_settings": {k: v for k, v in pg.items() if k != "version"},
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+def pg_url(dbname: str) -> str:
+    base, _sep, _old = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{dbname}"
+
+
+def pg_reachable() -> str | None:
+    """None if the server answers, else the reason it does not."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        return f"psycopg is not installed ({exc})"
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # noqa: BLE001
+        return f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {str(exc).strip()[:200]}"
+    return None
+
+
+def pg_recreate(dbname: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+
+
+def pg_drop(dbname: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+def pgbench_binary() -> str | None:
+    from shutil import which
+
+    found = which("pgbench")
+    if found:
+        return found
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"), reverse=True):
+        return str(candidate)
+    return None
+
+
+# --- processes --------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 2.0) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    """SIGTERM the process we started (gunicorn's master stops its workers), SIGKILL if it hangs."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+@contextmanager
+def gunicorn(*, env: dict, workers: int, threads: int, worker_class: str, log_path: Path,
+             project_dir: Path = REPO, keepalive: int = 75, timeout: int = 120):
+    """Serve the project's WSGI app on a free loopback port; yields (port, master pid); always stops it."""
+    port = free_port()
+    cmd = [
+        PY, "-m", "gunicorn", "manifattura.config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", worker_class,
+        "--keep-alive", str(keepalive), "--timeout", str(timeout), "--backlog", "2048",
+        "--chdir", str(project_dir), "--error-logfile", str(log_path), "--log-level", "warning",
+    ]
+    if worker_class == "gthread":
+        cmd += ["--threads", str(threads)]
+    full_env = {**os.environ, **env, "PYTHONPATH": str(project_dir)}
+    log_fh = open(log_path, "ab")
+    proc = subprocess.Popen(cmd, env=full_env, cwd=project_dir, stdout=log_fh, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log_path}")
+            try:
+                if http_get(f"http://127.0.0.1:{port}/healthz") == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not answer /healthz within 60 s; see {log_path}")
+            time.sleep(0.25)
+        yield port, proc.pid
+    finally:
+        stop_process(proc)
+        log_fh.close()
+
+
+def run_load(*, port: int, jobs: list[dict], clients: int, timeout: float, retries: int, deadline: float,
+             workdir: Path, name: str, monitor: "CpuMonitor | None" = None) -> dict:
+    """Run bench/httpload.py in its own process against the loopback port; returns its results
+    (with ``cpu``: where the CPU went meanwhile, if a monitor is given)."""
+    jobs_path = workdir / f"{name}-jobs.json"
+    out_path = workdir / f"{name}-results.json"
+    jobs_path.write_text(json.dumps({"requests": jobs}))
+    cmd = [PY, str(BENCH_DIR / "httpload.py"), "--port", str(port), "--jobs", str(jobs_path), "--out",
+           str(out_path), "--clients", str(clients), "--timeout", str(timeout), "--retries", str(retries),
+           "--deadline", str(deadline)]
+    if monitor:
+        monitor.start()
+    subprocess.run(cmd, check=True, timeout=deadline + 120)
+    cpu = monitor.stop() if monitor else {}
+    result = json.loads(out_path.read_text())
+    result["cpu"] = cpu
+    return result
+
+
+def percentile(values: list[float], pct: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))  # nearest rank
+    return ordered[rank]
+
+
+def scratch_dir(prefix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+# --- where the CPU went during a phase ----------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_table() -> dict[int, tuple[str, int, int]]:
+    """{pid: (command name, parent pid, CPU ticks used so far)} for every process we can read.
+
+    PostgreSQL processes are named by their title ("postgres: postgres manifattura_bench ..."),
+    so backends of the benchmark's database can be told from other people's."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        if name.startswith("postgres"):
+            try:
+                title = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                title = ""
+            name = f"postgres|{title}"
+        table[int(entry)] = (name, int(fields[1]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def _busy_ticks() -> tuple[int, int]:
+    first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(v) for v in first]
+    idle = values[3] + values[4]
+    return sum(values[:8]) - idle, idle
+
+
+class CpuMonitor:
+    """CPU used during a phase by gunicorn (master + workers), PostgreSQL, the load generator and
+    everything else on the machine (other people's work: it competes for the same cores).
+
+    Linux only; on other systems every figure is None.
+    """
+
+    def __init__(self, server_pid: int | None, dbname: str):
+        self.server_pid = server_pid
+        self.dbname = dbname
+        self.ok = Path("/proc/stat").exists()
+
+    def start(self):
+        if self.ok:
+            self.t0, self.procs0, self.busy0 = time.perf_counter(), _proc_table(), _busy_ticks()
+            self.children0 = os.times()
+        return self
+
+    def stop(self) -> dict:
+        if not self.ok:
+            return {}
+        elapsed = time.perf_counter() - self.t0
+        procs1, busy1 = _proc_table(), _busy_ticks()
+        children1 = os.times()
+
+        def used(pids):
+            return sum(procs1[p][2] - self.procs0.get(p, (None, None, procs1[p][2]))[2] for p in pids) / _TICK
+
+        server = {p for p, (_n, ppid, _t) in procs1.items() if p == self.server_pid or ppid == self.server_pid}
+        # Backends of our database, and the server's own processes (WAL writer, checkpointer...).
+        postgres = {p for p, (name, _pp, _t) in procs1.items() if name.startswith("postgres|")
+                    and (f" {self.dbname} " in name or "(" not in name)}
+        # The load generator has exited by now: its CPU is in our children's times.
+        loadgen = (children1.children_user + children1.children_system
+                   - self.children0.children_user - self.children0.children_system)
+        total = (busy1[0] - self.busy0[0]) / _TICK
+        idle = (busy1[1] - self.busy0[1]) / _TICK
+        gunicorn_s, postgres_s = used(server), used(postgres)
+        others = max(0.0, total - gunicorn_s - postgres_s - loadgen)
+        return {
+            "elapsed_s": round(elapsed, 2),
+            "gunicorn_cpu_s": round(gunicorn_s, 2),
+            "postgres_cpu_s": round(postgres_s, 2),
+            "loadgen_cpu_s": round(loadgen, 2),
+            "other_cpu_s": round(others, 2),
+            "idle_cpu_s": round(idle, 2),
+            "other_cores": round(others / elapsed, 2) if elapsed else None,
+            "load_average": os.getloadavg()[0],
+        }
