@@ -1,13 +1,15 @@
+import os
 import uuid
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils.functional import LazyObject
+from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from manifattura.calls.enums_evaluation import CallStage, GrantLastRule, ScoreAggregation
 from manifattura.calls.enums import (
     ApplicationStatus,
     CallKind,
@@ -21,11 +23,21 @@ MONEY = {"max_digits": 14, "decimal_places": 2}
 SCORE = {"max_digits": 7, "decimal_places": 2}
 
 
-class PrivateStorage(LazyObject):
-    """Files only the applicant, staff and the commission may download: outside MEDIA_ROOT, never served."""
+@deconstructible
+class PrivateStorage(FileSystemStorage):
+    """Files only the applicant, staff and the commission may download: outside MEDIA_ROOT, never
+    served by URL (views stream them after a permission check). The folder follows the setting."""
 
-    def _setup(self):
-        self._wrapped = FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    def __init__(self):
+        super().__init__(base_url=None)
+
+    @property
+    def base_location(self):
+        return settings.PRIVATE_MEDIA_ROOT
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
 
 
 private_storage = PrivateStorage()
@@ -92,6 +104,46 @@ class Call(models.Model):
     min_total_score = models.DecimalField(
         _("minimum total to be fit"), default=0, validators=[MinValueValidator(0)], **SCORE
     )
+    # Evaluation (published with the call): reviewers, anonymity, aggregation, tie-breaks, windows.
+    stage = models.CharField(
+        _("evaluation stage"), max_length=14, choices=CallStage.choices, default=CallStage.SUBMISSIONS, db_index=True
+    )
+    reviewers_per_application = models.PositiveSmallIntegerField(
+        _("reviewers per application"), default=2, validators=[MinValueValidator(1)]
+    )
+    anonymous_review = models.BooleanField(
+        _("anonymous review"), default=False,
+        help_text=_("Reviewers never see the organization's identity."),
+    )
+    score_aggregation = models.CharField(
+        _("final score per criterion"), max_length=10, choices=ScoreAggregation.choices, default=ScoreAggregation.MEAN
+    )
+    comment_required_below = models.DecimalField(
+        _("comment required below (% of the criterion's maximum)"), default=60, max_digits=5, decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    tie_breaks = models.JSONField(
+        _("tie-break order"), default=list, blank=True,
+        help_text=_('Ordered list, e.g. [{"kind": "criterion", "key": "quality"}, {"kind": "protocol"}, '
+                    '{"kind": "attribute", "key": "female_led"}, {"kind": "draw"}].'),
+    )
+    ranking_attributes = models.JSONField(
+        _("declared attributes used in tie-breaks"), default=dict, blank=True,
+        help_text=_('Attribute name → question id whose answer gives it, e.g. {"female_led": 12}.'),
+    )
+    draw_seed = models.CharField(_("public draw seed"), max_length=128, blank=True)
+    draw_seed_published_at = models.DateTimeField(_("draw seed published at"), null=True, blank=True)
+    publish_names = models.BooleanField(
+        _("publish organization names in the ranking"), default=True,
+        help_text=_("Otherwise the public ranking shows protocol numbers only."),
+    )
+    appeal_days = models.PositiveSmallIntegerField(_("appeal window (days)"), default=10)
+    preference_days = models.PositiveSmallIntegerField(_("window to state space preferences (days)"), default=7)
+    acceptance_days = models.PositiveSmallIntegerField(_("days to accept an award"), default=10)
+    grant_last_rule = models.CharField(
+        _("the last grant"), max_length=8, choices=GrantLastRule.choices, default=GrantLastRule.PARTIAL
+    )
+    concession_years = models.PositiveSmallIntegerField(_("concession term (years)"), default=6)
     copied_from = models.ForeignKey(
         "self", verbose_name=_("copied from"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
