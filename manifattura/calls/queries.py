@@ -63,3 +63,53 @@ def applications_for_staff(call: Call):
         .select_related("organization", "current_submission", "created_by")
         .annotate(version_count=Count("submissions"))
     )
+
+
+def applications_of_member(user):
+    """The applications of the organizations ``user`` acts for (a person's "my applications")."""
+    if not (user and user.is_authenticated):
+        return Application.objects.none()
+    return (
+        Application.objects.filter(organization__memberships__user=user)
+        .select_related("call", "organization", "current_submission")
+        .annotate(version_count=Count("submissions"))
+        .order_by("-updated_at", "-id")
+    )
+
+
+def application_for_page(pk: int) -> Application:
+    """One application with its call, organization and current submission (raises DoesNotExist)."""
+    return Application.objects.select_related("call", "organization", "current_submission").get(pk=pk)
+
+
+def application_versions(application: Application):
+    """Every submitted version of the application, oldest first."""
+    return application.submissions.filter(protocol__isnull=False).select_related("withdrawn_by").order_by("id")
+
+
+def application_actions(application: Application):
+    """The action-log entries about the application, oldest first."""
+    from manifattura.core.models import ActionLog
+
+    return (
+        ActionLog.objects.filter(object_type=Application._meta.label_lower, object_id=str(application.pk))
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+
+
+def applications_to_remind(call: Call):
+    """Applications of the call not submitted now (draft or withdrawn), with their members' addresses."""
+    from django.db.models import Prefetch
+
+    from manifattura.accounts.models import Membership
+
+    return (
+        Application.objects.filter(call=call)
+        .exclude(status=ApplicationStatus.SUBMITTED)
+        .select_related("organization")
+        .prefetch_related(
+            Prefetch("organization__memberships", queryset=Membership.objects.select_related("user"))
+        )
+        .order_by("id")
+    )
