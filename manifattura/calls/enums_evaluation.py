@@ -69,7 +69,7 @@ class AwardStatus(models.TextChoices):
 
 AWARD_TRANSITIONS: dict[str, set[str]] = {
     AwardStatus.OFFERED: {AwardStatus.ACCEPTED, AwardStatus.RENOUNCED, AwardStatus.EXPIRED},
-    AwardStatus.ACCEPTED: {AwardStatus.RENOUNCED},
+    AwardStatus.ACCEPTED: set(),
     AwardStatus.RENOUNCED: set(),
     AwardStatus.EXPIRED: set(),
 }

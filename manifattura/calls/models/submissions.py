@@ -131,6 +131,10 @@ class Call(models.Model):
         _("declared attributes used in tie-breaks"), default=dict, blank=True,
         help_text=_('Attribute name → question id whose answer gives it, e.g. {"female_led": 12}.'),
     )
+    space_needs = models.JSONField(
+        _("questions giving the applicant's space needs"), default=dict, blank=True,
+        help_text=_('Keys min_surface_m2, max_surface_m2, uses → question id, e.g. {"min_surface_m2": 7}.'),
+    )
     draw_seed = models.CharField(_("public draw seed"), max_length=128, blank=True)
     draw_seed_published_at = models.DateTimeField(_("draw seed published at"), null=True, blank=True)
     publish_names = models.BooleanField(
