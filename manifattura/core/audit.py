@@ -5,7 +5,7 @@ import json
 import logging
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction
 
 from manifattura.core import clock
 from manifattura.core.models import ActionLog, ChainHead
@@ -29,8 +29,17 @@ def audit_record(*, verb: str, actor=None, obj=None, data: dict | None = None) -
         object_repr=str(obj)[:300] if obj is not None else "",
         data=json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder)),
     )
-    transaction.on_commit(audit_link_quietly)
+    _link_after_commit()
     return entry
+
+
+def _link_after_commit() -> None:
+    """Schedule one linking per transaction, however many entries it writes (bulk imports write thousands)."""
+    queued = transaction.get_connection().run_on_commit
+    # A callback already queued in this transaction (or in a savepoint enclosing this entry) will link it.
+    if any(func is audit_link_quietly for _sids, func, _robust in queued):
+        return
+    transaction.on_commit(audit_link_quietly)
 
 
 def entry_digest(entry: ActionLog, prev_hash: str) -> str:
@@ -75,10 +84,20 @@ def audit_link(*, batch: int = 5000, wait: bool = True) -> int:
                 entry.prev_hash = prev
                 entry.hash = entry_digest(entry, prev)
                 prev = entry.hash
-            ActionLog.objects.bulk_update(pending, ["chain_seq", "prev_hash", "hash"])
+            _save_links(pending)
             head.last_seq, head.last_hash = seq, prev
             head.save(update_fields=["last_seq", "last_hash"])
             linked += len(pending)
+
+
+def _save_links(entries: list[ActionLog]) -> None:
+    # One parameterised UPDATE per entry: bulk_update's CASE expression grows quadratic with the batch.
+    table = connection.ops.quote_name(ActionLog._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET chain_seq = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [(e.chain_seq, e.prev_hash, e.hash, e.pk) for e in entries],
+        )
 
 
 _last_link = [0.0]
