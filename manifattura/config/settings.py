@@ -147,10 +147,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["manifattura.core.api.ReadOnlyOrStaff"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PERMISSION_CLASSES": ["manifattura.core.permissions.ReadOnlyOrStaff"],
+    "DEFAULT_FILTER_BACKENDS": ["manifattura.core.api.FilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "manifattura.core.api.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "manifattura.core.api.exception_handler",
+    # Only views that name a scope are throttled (the token endpoint: password guessing).
+    "DEFAULT_THROTTLE_RATES": {"token": os.environ.get("API_TOKEN_RATE", "30/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Manifattura API",
@@ -161,6 +164,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The interactive docs work offline: no online validator badge, assets from drf-spectacular-sidecar.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "GeoJSONFeatureTypeEnum": ["Feature"],
+        "GeoJSONFeatureCollectionTypeEnum": ["FeatureCollection"],
+        "SiteStatusEnum": "manifattura.places.enums.SiteStatus",
+        "SpaceAvailabilityEnum": "manifattura.places.enums.SpaceAvailability",
+    },
 }
 
 # Maps: Leaflet assets come from django-leaflet; the tile URL is configurable and may be empty,

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from manifattura.core import views as core_views
+from manifattura.core.api import TokenObtainView
 from manifattura.places import views as places_views
 
 admin.site.site_header = _("Manifattura — staff area")
@@ -17,7 +18,13 @@ api_v1 = [
     path("", include("manifattura.places.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # drf-spectacular's own Redoc page loads Google Fonts; ours serves everything from /static/.
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="core/api_redoc.html"),
+        name="api-redoc",
+    ),
+    path("auth/token/", TokenObtainView.as_view(), name="api-token"),
 ]
 
 urlpatterns = [

@@ -187,3 +187,39 @@ def sites_rezone(*, by=None) -> int:
 
 def decimal_or_none(value) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value))
+
+
+SPACE_FIELDS = {
+    "name", "surface_m2", "use", "floor", "accessibility", "monthly_fee", "availability", "description",
+    "is_demo",
+}
+
+
+@transaction.atomic
+def space_update(*, space: Space, by, **fields) -> Space:
+    """Change a space's descriptive fields (its site stays: create a new space in the other site)."""
+    unknown = set(fields) - SPACE_FIELDS
+    if unknown:
+        raise TypeError(f"unknown space fields: {sorted(unknown)}")
+    space = Space.objects.select_for_update().select_related("site").get(pk=space.pk)
+    changed = []
+    for name, value in fields.items():
+        if getattr(space, name) != value:
+            changed.append(name)
+            setattr(space, name, value)
+    space.full_clean()
+    space.save()
+    if changed:
+        audit_record(verb="space.update", actor=by, obj=space, data={"changed": sorted(changed)})
+    return space
+
+
+@transaction.atomic
+def space_delete(*, space: Space, by) -> None:
+    """Remove a space; the audit entry keeps its site, name and surface."""
+    space = Space.objects.select_for_update().select_related("site").get(pk=space.pk)
+    audit_record(
+        verb="space.delete", actor=by, obj=space,
+        data={"site": space.site_id, "name": space.name, "surface_m2": space.surface_m2},
+    )
+    space.delete()

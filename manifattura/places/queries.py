@@ -69,3 +69,14 @@ def site_actions(site: Site):
         .select_related("actor")
         .order_by("-created_at", "-id")
     )
+
+
+def sites_for_map():
+    """Sites with their zones and no aggregates: what a map layer or a GeoJSON export needs (one query)."""
+    return Site.objects.select_related("municipio", "nil")
+
+
+def zones_for_list(kind: str | None = None):
+    """Zones with every field (area included), optionally of one kind."""
+    qs = Zone.objects.all()
+    return qs.filter(kind=kind) if kind else qs
