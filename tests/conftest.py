@@ -9,6 +9,16 @@ def _unfrozen_clock():
     clock.unfreeze()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_form_cache():
+    # Published forms are cached per process by (call id, publication instant); tests reuse both.
+    from manifattura.calls import domain
+
+    domain._spec_cache.clear()
+    yield
+    domain._spec_cache.clear()
+
+
 def pytest_configure(config):
     from django.conf import settings
 

@@ -48,6 +48,10 @@ CALL_FIELDS = {
     "opens_at", "closes_at", "grant_budget", "grant_max_per_application", "cofinancing_share",
     "allowed_organization_kinds", "max_organization_age_years", "require_valid_vat", "seat_requirement",
     "seat_needs_human_check", "one_per_organization", "rubric_total", "min_total_score", "is_demo",
+    # evaluation rules, published with the call
+    "reviewers_per_application", "anonymous_review", "score_aggregation", "comment_required_below",
+    "tie_breaks", "ranking_attributes", "space_needs", "publish_names", "appeal_days", "preference_days",
+    "acceptance_days", "grant_last_rule", "concession_years",
 }
 
 

@@ -361,7 +361,7 @@ def reviews_assign(*, call: Call, by) -> dict:
 def review_assignment_set(*, application: Application, member: CommissionMember, assigned: bool, by) -> None:
     """Staff adjust assignments by hand; a conflicted member can never be assigned."""
     _require_staff(by)
-    _require_stage(application.call, CallStage.REVIEW)
+    _require_stage(Call.objects.get(pk=application.call_id), CallStage.REVIEW)
     if assigned:
         if conflicted(member, application):
             raise ValidationError({"member": _("This member declared a conflict of interest for the application.")})
@@ -606,13 +606,20 @@ def _changes(provisional: Ranking, final: Ranking) -> list[dict]:
 
 
 def verify_ranking(call: Call, kind: str | None = None) -> list[str]:
-    """Recompute the latest published ranking from stored scores and compare with what was published."""
+    """Recompute the latest published ranking and compare it with what was published.
+
+    Always: the published CSV alone must reproduce itself. And, unless accepted appeals have since
+    changed scores on purpose (between provisional and final), the stored final scores must
+    reproduce the published order and the digest of the inputs.
+    """
+    call = Call.objects.get(pk=call.pk)
     ranking = call.rankings.filter(**({"kind": kind} if kind else {})).order_by("-published_at").first()
     if ranking is None:
         return [_("No ranking has been published for this call.")]
     problems = rk.verify_csv(ranking.csv)
-    if ranking.kind == RankingKind.FINAL or call.stage == CallStage.PROVISIONAL:
-        # Stored scores are the ones the latest ranking used (appeals change them before the final).
+    rescored_since = ranking.kind == RankingKind.PROVISIONAL and ranking.appeals.filter(
+        status=AppealStatus.ACCEPTED).exists()
+    if not rescored_since:
         entries, inputs = compute_ranking(call)
         stored = [(e.position, e.protocol, e.total, e.fit) for e in ranking.entries.order_by("order")]
         recomputed = [(e.position, e.protocol, e.total, e.fit) for e in entries]
@@ -628,7 +635,7 @@ def verify_ranking(call: Call, kind: str | None = None) -> list[str]:
 @transaction.atomic
 def appeal_file(*, application: Application, text: str, by, files: list[tuple[str, bytes]] = ()) -> Appeal:
     _require_member_of(application, by)
-    call = application.call
+    call = Call.objects.get(pk=application.call_id)
     provisional = call.rankings.filter(kind=RankingKind.PROVISIONAL).first()
     if provisional is None or call.stage != CallStage.PROVISIONAL:
         raise NotEditable(_("Appeals can be filed only after the provisional ranking is published."))
@@ -702,7 +709,7 @@ def winners(call: Call) -> list[RankingEntry]:
 def preferences_set(*, application: Application, space_ids: list[int], by) -> list[SpacePreference]:
     """A fit applicant ranks the offered spaces they want (most preferred first) in the window."""
     _require_member_of(application, by)
-    call = application.call
+    call = Call.objects.get(pk=application.call_id)
     if call.kind != CallKind.SPACE:
         raise NotEditable(_("Only space calls take preferences."))
     ranking = final_ranking(call)
