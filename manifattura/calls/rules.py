@@ -102,3 +102,97 @@ def visible_applications(user):
     if not (user and user.is_authenticated):
         return qs.none()
     return qs.filter(organization__memberships__user=user)
+
+
+# --- evaluation: the commission, reviewers, conflicts, anonymity ----------------------------------
+
+@rules.predicate
+def is_commission_member(user, call):
+    if not (user and user.is_authenticated) or call is None:
+        return False
+    return call.commission.filter(user=user).exists()
+
+
+@rules.predicate
+def is_commission_president(user, call):
+    if not (user and user.is_authenticated) or call is None:
+        return False
+    return call.commission.filter(user=user, role="president").exists()
+
+
+@rules.predicate
+def is_assigned_reviewer(user, application):
+    """Assigned to the application and not conflicted (a conflict removes the assignment)."""
+    if not (user and user.is_authenticated) or application is None:
+        return False
+    return application.review_assignments.filter(member__user=user).exists() and not (
+        application.conflict_declarations.filter(member__user=user, has_conflict=True).exists()
+    )
+
+
+@rules.predicate
+def is_conflicted(user, application):
+    if not (user and user.is_authenticated) or application is None:
+        return False
+    return application.conflict_declarations.filter(member__user=user, has_conflict=True).exists()
+
+
+@rules.predicate
+def sees_identity(user, application):
+    """Whether the user may see who applied: everyone allowed, except reviewers of anonymous calls."""
+    if application is None:
+        return False
+    if is_staff(user) or is_application_member(user, application):
+        return True
+    return not application.call.anonymous_review
+
+
+@rules.predicate
+def is_commission_member_for_application(user, application):
+    return application is not None and is_commission_member(user, application.call)
+
+
+@rules.predicate
+def is_president_for_application(user, application):
+    return application is not None and is_commission_president(user, application.call)
+
+
+rules.add_perm("calls.evaluate_call", is_staff | is_commission_member)
+rules.add_perm("calls.manage_evaluation", is_staff)
+rules.add_perm("calls.review_application", is_assigned_reviewer)
+rules.add_perm(
+    "calls.view_application_for_review",
+    is_staff | (is_commission_member_for_application & ~is_conflicted),
+)
+# Scores of an application: staff, the applicant (their own), commission members without a conflict.
+rules.add_perm(
+    "calls.view_scores",
+    is_staff | is_application_member | (is_commission_member_for_application & ~is_conflicted),
+)
+rules.add_perm("calls.decide_appeal", is_staff | is_president_for_application)
+rules.add_perm("calls.set_final_score", is_staff | is_president_for_application)
+rules.add_perm("calls.see_identity", sees_identity)
+# Private files: the applicant, staff, and the commission members who may review the application.
+@rules.predicate
+def may_review_file(user, application_file):
+    if application_file is None:
+        return False
+    application = application_file.application
+    return bool(is_commission_member_for_application(user, application) and not is_conflicted(user, application))
+
+
+rules.add_perm("calls.download_applicationfile_for_review", is_staff | may_review_file)
+
+
+def visible_applications_for_review(user, call):
+    """Applications of a call the user may see as evaluator: staff all; members those not conflicted."""
+    from manifattura.calls.models import Application
+
+    qs = Application.objects.filter(call=call, status="submitted")
+    if is_staff(user):
+        return qs
+    if not is_commission_member(user, call):
+        return qs.none()
+    return qs.exclude(conflict_declarations__member__user=user, conflict_declarations__has_conflict=True)
+# The commission (members without a conflict) may download applicants' files too.
+rules.set_perm("calls.download_applicationfile", is_staff | is_file_owner_member | may_review_file)

@@ -252,3 +252,25 @@ def test_grant_call_funds_in_ranking_order_and_scorrimento_moves_the_money(db):
         evaluation.award_renounce(award=awards[1], by=applicants[0][1])
         awards[3].refresh_from_db()
         assert awards[3].amount == 20000 and not awards[3].partial
+
+
+def test_verify_ranking_command_exits_non_zero_on_tampering(closed_call, tmp_path):
+    from django.core.management import call_command
+
+    call, staff, applicants = closed_call
+    _admit_all(call, staff, applicants)
+    _commission(call, staff)
+    evaluation.review_open(call=call, by=staff)
+    evaluation.reviews_assign(call=call, by=staff)
+    _score_all(call, {1: (60, 30), 2: (50, 30), 3: (60, 20), 4: (30, 20)})
+    evaluation.final_scores_compute(call=call, by=staff)
+    evaluation.draw_seed_publish(call=call, seed="seed-for-the-draw", by=staff)
+    ranking = evaluation.ranking_publish(call=call, kind=RankingKind.PROVISIONAL, by=staff)
+    call_command("verify-ranking", call.code)
+    published = tmp_path / "ranking.csv"
+    published.write_text(ranking.csv, encoding="utf-8")
+    call_command("verify-ranking", "--csv", str(published))
+    FinalScore.objects.filter(application__current_submission__protocol=1).update(points=0)
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("verify-ranking", call.code)
+    assert exit_info.value.code == 1
