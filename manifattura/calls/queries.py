@@ -113,3 +113,82 @@ def applications_to_remind(call: Call):
         )
         .order_by("id")
     )
+
+
+# --- API reads -----------------------------------------------------------------------------------
+
+def first_come_resources_by_call(calls) -> dict[int, dict]:
+    """``first_come_resources`` of every first-come call in ``calls``, keyed by call id (two queries).
+
+    Lists of calls use it so that showing what is left does not cost queries per call.
+    """
+    calls = [call for call in calls if call.selection_mode == SelectionMode.FIRST_COME]
+    if not calls:
+        return {}
+    ids = [call.pk for call in calls]
+    taken = {
+        row["call_id"]: row
+        for row in Submission.objects.filter(call_id__in=ids, withdrawn_at__isnull=True, protocol__isnull=False)
+        .order_by().values("call_id").annotate(count=Count("id"), requested=Sum("requested_amount"))
+    }
+    spaces = dict(
+        Call.offered_spaces.through.objects.filter(call_id__in=ids)
+        .order_by().values("call_id").annotate(count=Count("space_id")).values_list("call_id", "count")
+    )
+    resources = {}
+    for call in calls:
+        row = taken.get(call.pk, {})
+        submissions = row.get("count", 0)
+        if call.kind == CallKind.GRANT and call.grant_budget is not None:
+            requested = row.get("requested") or Decimal("0")
+            resources[call.pk] = {
+                "kind": "budget", "total": call.grant_budget, "taken": min(requested, call.grant_budget),
+                "left": max(Decimal("0"), call.grant_budget - requested), "submissions": submissions,
+            }
+        else:
+            total = spaces.get(call.pk, 0)
+            resources[call.pk] = {
+                "kind": "spaces", "total": total, "taken": min(submissions, total),
+                "left": max(0, total - submissions), "submissions": submissions,
+            }
+    return resources
+
+
+def calls_for_api(calls):
+    """``calls`` (a visibility queryset) with everything a call's API representation shows, in fixed queries."""
+    from django.db.models import Prefetch
+
+    from manifattura.calls.models import FormSection, Question
+    from manifattura.places.models import Space
+
+    return calls.prefetch_related(
+        "declarations", "criteria", "extensions", "documents",
+        Prefetch("offered_spaces", queryset=Space.objects.select_related("site").order_by("site__name", "name", "id")),
+        Prefetch(
+            "sections",
+            queryset=FormSection.objects.prefetch_related(
+                Prefetch("questions", queryset=Question.objects.order_by("order", "id"))
+            ),
+        ),
+    )
+
+
+def applications_for_api_list(applications):
+    """``applications`` (a visibility queryset) with call, organization and current receipt joined."""
+    return applications.select_related("call", "organization", "current_submission__call")
+
+
+def applications_for_api_detail(applications):
+    """As ``applications_for_api_list``, plus files and every submitted version."""
+    from django.db.models import Prefetch
+
+    from manifattura.calls.models import ApplicationFile
+
+    return applications_for_api_list(applications).prefetch_related(
+        Prefetch("files", queryset=ApplicationFile.objects.order_by("uploaded_at", "id")),
+        Prefetch(
+            "submissions",
+            queryset=Submission.objects.filter(protocol__isnull=False).select_related("call").order_by("id"),
+            to_attr="versions",
+        ),
+    )

@@ -16,6 +16,7 @@ admin.site.index_title = _("Programme management")
 
 api_v1 = [
     path("", include("manifattura.places.api_urls")),
+    path("", include("manifattura.calls.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # drf-spectacular's own Redoc page loads Google Fonts; ours serves everything from /static/.
