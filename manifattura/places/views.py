@@ -159,7 +159,6 @@ def _map_config(request) -> dict:
             "municipi": _("Municipi"),
             "nil": _("NIL (local identity units)"),
             "sites": _("Abandoned sites"),
-            "legend": _("Site status"),
             "surface": _("Surface"),
             "cost": _("Recovery cost"),
             "spacesAvailable": _("Spaces available"),

@@ -85,27 +85,6 @@
     return box;
   }
 
-  function addLegend(map, cfg) {
-    var legend = L.control({ position: "bottomleft" });
-    legend.onAdd = function () {
-      var div = L.DomUtil.create("div", "map-legend");
-      div.appendChild(text("strong", cfg.labels.legend));
-      var list = document.createElement("ul");
-      cfg.statuses.forEach(function (s) {
-        var item = document.createElement("li");
-        var swatch = text("span", "", "map-legend-swatch");
-        swatch.style.backgroundColor = s.color;
-        swatch.setAttribute("aria-hidden", "true");
-        item.appendChild(swatch);
-        item.appendChild(document.createTextNode(s.label));
-        list.appendChild(item);
-      });
-      div.appendChild(list);
-      return div;
-    };
-    legend.addTo(map);
-  }
-
   function siteLayer(data, labels) {
     var group = L.featureGroup();
     (data.features || []).forEach(function (f) {
@@ -132,21 +111,50 @@
     var say = function (message) { if (statusLine) statusLine.textContent = message; };
     var municipi = zoneLayer({ color: "#17324d", weight: 2, fill: true, fillOpacity: 0.03, dashArray: null }).addTo(map);
     var nil = zoneLayer({ color: "#5c6f82", weight: 1, fill: false, dashArray: "4 4" });
-    var nilLoaded = false;
     var sites = L.featureGroup().addTo(map);
     var overlays = {};
     overlays[cfg.labels.municipi] = municipi;
     overlays[cfg.labels.nil] = nil;
     overlays[cfg.labels.sites] = sites;
     L.control.layers(null, overlays, { collapsed: true }).addTo(map);
-    addLegend(map, cfg);
-    map.on("overlayadd", function (e) {
-      if (e.layer === nil && !nilLoaded) {
-        nilLoaded = true;
-        loadInto(nil, cfg.zonesUrls.nil).catch(function () { nilLoaded = false; });
+    var nilReady = null;
+    function ensureNil() {
+      if (!nilReady) {
+        nilReady = loadInto(nil, cfg.zonesUrls.nil).catch(function () { nilReady = null; return null; });
       }
-    });
+      return nilReady;
+    }
+    map.on("overlayadd", function (e) { if (e.layer === nil) ensureNil(); });
     var zonesReady = loadInto(municipi, cfg.zonesUrls.municipio).catch(function () { return null; });
+
+    // The zone chosen in the filter is outlined in the programme's blue and framed by the map.
+    var SELECTED = { color: "#0066cc", weight: 4, fill: true, fillColor: "#0066cc", fillOpacity: 0.06, dashArray: null };
+    function highlight(group, id) {
+      var found = null;
+      group.eachLayer(function (layer) {
+        group.resetStyle(layer);
+        if (id && String(layer.feature.id) === String(id)) {
+          layer.setStyle(SELECTED);
+          layer.bringToFront();
+          found = layer;
+        }
+      });
+      return found;
+    }
+
+    function frame(count, params) {
+      var bounds = count ? sites.getBounds() : null;
+      var zone = highlight(municipi, params.get("municipio"));
+      var nilZone = nilReady || params.get("nil") ? highlight(nil, params.get("nil")) : null;
+      [zone, nilZone].forEach(function (layer) {
+        if (!layer) return;
+        var zoneBounds = layer.getBounds();
+        bounds = bounds ? bounds.extend(zoneBounds) : L.latLngBounds(zoneBounds.getSouthWest(), zoneBounds.getNorthEast());
+      });
+      if (!bounds && municipi.getLayers().length) bounds = municipi.getBounds();
+      // No animation: the view is settled when "ready" is announced (tests and screen readers).
+      if (bounds) map.fitBounds(bounds, { padding: [40, 40], maxZoom: 14, animate: false });
+    }
 
     var currentQuery = null;
     var requestNumber = 0;
@@ -154,6 +162,7 @@
       currentQuery = query;
       var mine = ++requestNumber;
       el.setAttribute("aria-busy", "true");
+      el.dataset.state = "loading";
       say(cfg.labels.loading);
       fetch(cfg.sitesUrl + (query ? "?" + query : ""), { credentials: "same-origin" })
         .then(function (r) {
@@ -167,16 +176,22 @@
           var count = (data.features || []).length;
           el.dataset.siteCount = String(count);
           say(count ? cfg.labels.count.replace("%(count)s", count) : cfg.labels.none);
-          zonesReady.then(function () {
-            if (count) {
-              map.fitBounds(sites.getBounds(), { padding: [30, 30], maxZoom: 15 });
-            } else if (municipi.getLayers().length) {
-              map.fitBounds(municipi.getBounds());
-            }
+          var params = new URLSearchParams(query || "");
+          var ready = [zonesReady];
+          if (params.get("nil")) {
+            if (!map.hasLayer(nil)) map.addLayer(nil);
+            ready.push(ensureNil());
+          }
+          Promise.all(ready).then(function () {
+            if (mine !== requestNumber) return;
+            frame(count, params);
+            el.dataset.state = "ready";
           });
         })
         .catch(function () {
-          if (mine === requestNumber) say(cfg.labels.loadError);
+          if (mine !== requestNumber) return;
+          say(cfg.labels.loadError);
+          el.dataset.state = "error";
         })
         .finally(function () {
           if (mine === requestNumber) el.removeAttribute("aria-busy");

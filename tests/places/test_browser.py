@@ -1,0 +1,83 @@
+"""The home page in a real browser: the map draws the sites, a filter updates the list and the map together."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from manifattura.places.models import Zone
+from tests.factories import SiteFactory, SpaceFactory, square
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(os.environ.get("MANIFATTURA_SCREENSHOT_DIR", "/tmp")) / "manifattura-home.png"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    playwright = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API keeps an event loop in this thread; the test touches the database only
+    # before the browser starts, but teardown must not trip Django's async-safety check.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="it-IT")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.errors = errors
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def marker_count(page) -> int:
+    return page.evaluate("document.querySelectorAll('#sites-map path.site-marker').length")
+
+
+def test_home_map_shows_the_sites_and_a_municipio_filter_updates_list_and_map(
+    transactional_db, milan_zones, live_server, settings, browser_page
+):
+    settings.MAP_TILE_URL = ""  # no tiles: zone outlines and markers on a blank background
+    east = SiteFactory(name="Capannone Lambrate", geometry={"type": "Point", "coordinates": [9.255, 45.48]})
+    SiteFactory(name="Palazzina Duomo", geometry={"type": "Point", "coordinates": [9.1916, 45.4642]})
+    SiteFactory(name="Area Giambellino", geometry=square(9.133, 45.449, 0.003), surface_m2=None)
+    SpaceFactory(site=east)
+    municipio_3 = Zone.objects.get(kind="municipio", code="3")
+
+    page = browser_page
+    page.goto(live_server.url + "/")
+    page.wait_for_function("document.querySelectorAll('#sites-map path.site-marker').length === 3", timeout=15000)
+    page.wait_for_selector("#sites-map[data-state='ready']")
+    # Municipio outlines drawn (9 zones) and the polygon site drawn as a shape as well as a marker.
+    page.wait_for_function("document.querySelectorAll('#sites-map .leaflet-zones-pane path').length >= 9")
+    assert page.locator("#sites-map path.site-shape").count() == 1
+    assert page.locator("#site-results tbody tr").count() == 3
+
+    # A popup links to the site page.
+    page.locator("#sites-map path.site-marker").first.click(force=True)
+    popup_link = page.locator(".leaflet-popup-content a").first
+    popup_link.wait_for(timeout=10000)
+    assert popup_link.get_attribute("href").startswith("/sites/")
+    page.locator(".leaflet-popup-close-button").click()
+
+    page.select_option("#id_municipio", value=str(municipio_3.pk))
+    page.wait_for_function("document.querySelectorAll('#site-results tbody tr').length === 1", timeout=15000)
+    page.wait_for_function("document.querySelectorAll('#sites-map path.site-marker').length === 1", timeout=15000)
+    page.wait_for_selector("#sites-map[data-state='ready']")
+    assert page.locator("#site-results tbody tr th a").inner_text() == "Capannone Lambrate"
+    assert f"municipio={municipio_3.pk}" in page.url  # the filtered view has its own address
+
+    # Italian PA look: Bootstrap Italia header, the map, the list.
+    assert page.locator("header.it-header-wrapper .it-brand-title").is_visible()
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 10_000
+    assert page.errors == []
