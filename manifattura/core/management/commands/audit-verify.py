@@ -2,13 +2,12 @@
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from manifattura.core.audit import audit_link, audit_verify
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    help = _(
         "Link the committed audit entries not yet in the chain, then check every linked entry against its "
         "hash and its predecessor. Exits with status 1 if anything was altered, removed or reordered."
     )

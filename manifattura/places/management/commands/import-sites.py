@@ -6,7 +6,6 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from manifattura.places import sites_import
 from manifattura.places.management.commands._options import staff_user
@@ -15,7 +14,7 @@ PROGRESS_ABOVE = 200  # rows; smaller files finish before progress lines would h
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    help = _(
         "Import sites from a GeoJSON FeatureCollection (Point, Polygon, MultiPolygon; properties are "
         "fields) or a CSV file with lon/lat columns (separator ; or , detected). Every row is validated "
         "first; if any is invalid nothing is written unless --skip-invalid. Rows update the site with the "
@@ -23,25 +22,25 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", type=Path, help=gettext_lazy("GeoJSON or CSV file (UTF-8)."))
+        parser.add_argument("file", type=Path, help=_("GeoJSON or CSV file (UTF-8)."))
         parser.add_argument(
             "--map", action="append", default=[], metavar="FIELD=SOURCE",
-            help=gettext_lazy(
+            help=_(
                 "Take FIELD from the SOURCE column (repeatable). FIELD is one of: %(fields)s. SOURCE may "
                 "be a template joining columns, e.g. address='{addr:street} {addr:housenumber}'."
             ) % {"fields": ", ".join(sites_import.TARGET_FIELDS)},
         )
         parser.add_argument(
             "--default", action="append", default=[], metavar="FIELD=VALUE",
-            help=gettext_lazy(
+            help=_(
                 "Value for new sites whose row leaves FIELD empty (repeatable), e.g. ownership=private."
             ),
         )
         parser.add_argument("--dry-run", action="store_true",
-                            help=gettext_lazy("Validate and report; write nothing."))
+                            help=_("Validate and report; write nothing."))
         parser.add_argument("--skip-invalid", action="store_true",
-                            help=gettext_lazy("Import the valid rows and report the invalid ones."))
-        parser.add_argument("--by", metavar="EMAIL", help=gettext_lazy("Staff user recorded as the actor."))
+                            help=_("Import the valid rows and report the invalid ones."))
+        parser.add_argument("--by", metavar="EMAIL", help=_("Staff user recorded as the actor."))
 
     def handle(self, *args, **options):
         try:

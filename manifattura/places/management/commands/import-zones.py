@@ -5,7 +5,6 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from manifattura.core.geo import GeometryError
 from manifattura.places.importers import MILAN_MUNICIPI, MILAN_NIL, load_zones
@@ -13,27 +12,27 @@ from manifattura.places.management.commands._options import staff_user
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    help = _(
         "Load zone boundaries (GeoJSON FeatureCollections): Milan's 9 Municipi and 88 NIL by default, "
         "or another city's files. Zones are matched on their code, so running it again updates them; "
         "sites are then re-zoned."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--municipi", type=Path, help=gettext_lazy("Municipi file (default: Milan's)."))
+        parser.add_argument("--municipi", type=Path, help=_("Municipi file (default: Milan's)."))
         parser.add_argument(
             "--nil", type=Path,
-            help=gettext_lazy("NIL file (default: Milan's when --municipi is not given, else none)."),
+            help=_("NIL file (default: Milan's when --municipi is not given, else none)."),
         )
         parser.add_argument("--municipio-field", default="MUNICIPIO",
-                            help=gettext_lazy("Property holding the Municipio code (default MUNICIPIO)."))
+                            help=_("Property holding the Municipio code (default MUNICIPIO)."))
         parser.add_argument("--municipio-name-field", default=None,
-                            help=gettext_lazy("Property holding the Municipio name (default: “Municipio N”)."))
+                            help=_("Property holding the Municipio name (default: “Municipio N”)."))
         parser.add_argument("--nil-code-field", default="ID_NIL",
-                            help=gettext_lazy("Property holding the NIL code (default ID_NIL)."))
+                            help=_("Property holding the NIL code (default ID_NIL)."))
         parser.add_argument("--nil-name-field", default="NIL",
-                            help=gettext_lazy("Property holding the NIL name (default NIL)."))
-        parser.add_argument("--by", metavar="EMAIL", help=gettext_lazy("Staff user recorded as the actor."))
+                            help=_("Property holding the NIL name (default NIL)."))
+        parser.add_argument("--by", metavar="EMAIL", help=_("Staff user recorded as the actor."))
 
     def handle(self, *args, **options):
         municipi = options["municipi"] or MILAN_MUNICIPI

@@ -2,13 +2,12 @@
 
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from manifattura.core.demo_steps import load_demo
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    help = _(
         "Load the demo data of every app (people, organizations, Milan zones, sites and spaces, …). "
         "Running it again creates nothing new."
     )
