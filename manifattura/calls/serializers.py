@@ -36,7 +36,7 @@ from manifattura.calls.models import (
     Question,
     Submission,
 )
-from manifattura.calls.queries import first_come_position, first_come_resources_by_call
+from manifattura.calls.queries import first_come_position_fast, first_come_resources_by_call
 from manifattura.core import clock
 from manifattura.places.models import Site, Space
 
@@ -80,10 +80,10 @@ def receipt_pdf_url(submission: Submission, request) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def receipt_data(submission: Submission, *, request, position: bool = True) -> dict:
+def receipt_data(submission: Submission, *, request) -> dict:
     """The receipt of a submission as the API returns it (shape documented by ``ReceiptSerializer``).
 
-    ``submission.call`` must be loaded. The first-come position costs one count query.
+    ``submission.call`` must be loaded. The first-come position costs one indexed count query.
     """
     return {
         "submission": submission.pk,
@@ -93,7 +93,7 @@ def receipt_data(submission: Submission, *, request, position: bool = True) -> d
         "protocol_label": submission.protocol_label,
         "received_at": iso_ms(submission.received_at),
         "digest": submission.digest,
-        "position": first_come_position(submission) if position else None,
+        "position": first_come_position_fast(submission),
         "needs_review": submission.needs_review,
         "withdrawn_at": iso_ms(submission.withdrawn_at),
         "receipt_pdf": receipt_pdf_url(submission, request),
@@ -336,7 +336,7 @@ class VersionSerializer(serializers.ModelSerializer):
 
     protocol_label = serializers.CharField(read_only=True)
     received_at = MillisecondDateTimeField()
-    withdrawn_at = MillisecondDateTimeField()
+    withdrawn_at = MillisecondDateTimeField(allow_null=True)
     receipt_pdf = serializers.SerializerMethodField()
 
     class Meta:
