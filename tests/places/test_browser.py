@@ -80,4 +80,12 @@ def test_home_map_shows_the_sites_and_a_municipio_filter_updates_list_and_map(
     assert page.locator("header.it-header-wrapper .it-brand-title").is_visible()
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
+
+    # Back to the unfiltered page: a working map with every site again, not a dead snapshot.
+    page.go_back()
+    page.wait_for_function("document.querySelectorAll('#site-results tbody tr').length === 3", timeout=15000)
+    page.wait_for_selector("#sites-map[data-state='ready']")
+    assert marker_count(page) == 3
+    page.locator("#sites-map path.site-marker").first.click(force=True)
+    page.locator(".leaflet-popup-content a").first.wait_for(timeout=10000)
     assert page.errors == []

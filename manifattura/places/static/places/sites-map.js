@@ -222,7 +222,11 @@
     var site = cfg.site;
     var feature = { type: "Feature", geometry: site.geometry, properties: {} };
     var shape = L.geoJSON(feature, {
-      style: { color: site.color, weight: 3, fillColor: site.color, fillOpacity: 0.35, className: "site-shape" },
+      // Style polygons only: L.geoJSON would otherwise restyle the point's marker too.
+      style: function (f) {
+        if (f.geometry.type === "Point") return {};
+        return { color: site.color, weight: 3, fillColor: site.color, fillOpacity: 0.35, className: "site-shape" };
+      },
       pointToLayer: function (_f, latlng) {
         return L.circleMarker(latlng, {
           radius: 10, color: "#ffffff", weight: 2, fillColor: site.color, fillOpacity: 0.95,
