@@ -17,6 +17,7 @@ admin.site.index_title = _("Programme management")
 api_v1 = [
     path("", include("manifattura.places.api_urls")),
     path("", include("manifattura.calls.api_urls")),
+    path("", include("manifattura.calls.api_evaluation")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # drf-spectacular's own Redoc page loads Google Fonts; ours serves everything from /static/.
@@ -34,6 +35,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("manifattura.accounts.urls")),
+    path("calls/", include("manifattura.calls.urls_evaluation")),
     path("calls/", include("manifattura.calls.urls")),
     path("staff/", admin.site.urls),
     path("api/v1/", include(api_v1)),
