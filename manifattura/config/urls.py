@@ -35,6 +35,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("manifattura.accounts.urls")),
+    path("calls/", include("manifattura.calls.urls_evaluation")),
     path("calls/", include("manifattura.calls.urls")),
     path("staff/", admin.site.urls),
     path("api/v1/", include(api_v1)),
