@@ -1,5 +1,5 @@
-"""API permissions. A module of its own because DRF imports the default permission while it starts,
-before its views exist: this file must import nothing from DRF but ``rest_framework.permissions``."""
+"""API permissions. A module of its own because DRF imports the default permission while it
+starts, before its views exist: import nothing from DRF here but ``rest_framework.permissions``."""
 
 from rest_framework import permissions
 
@@ -16,9 +16,9 @@ class ReadOnlyOrStaff(permissions.BasePermission):
 class ReadOnlyOrRulesPermission(permissions.DjangoModelPermissions):
     """Everyone reads; a write needs the model permission the ``rules`` predicates grant.
 
-    ``POST`` needs ``<app>.add_<model>``, ``PUT``/``PATCH`` ``change`` and ``DELETE`` ``delete``, as in the
-    staff area. A viewset names other permissions for its extra actions in ``action_permissions``
-    (``{"status": ["places.change_site_status"]}``).
+    ``POST`` needs ``<app>.add_<model>``, ``PUT``/``PATCH`` ``change`` and ``DELETE`` ``delete``, as
+    in the staff area. A viewset names the permissions of its extra actions in
+    ``action_permissions`` (``{"status": ["places.change_site_status"]}``).
     """
 
     authenticated_users_only = False

@@ -1,7 +1,8 @@
 """The places API under ``/api/v1/``: zones, sites and spaces, in JSON and GeoJSON.
 
 Everyone reads; writes need the ``places`` permissions (programme staff) and go through
-``places.domain``, so zones are derived and every change is audited. Reads come from ``places.queries``.
+``places.domain``, so zones are derived and every change is audited. Reads come from
+``places.queries``.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -50,11 +51,13 @@ class PlacesViewSetMixin(GeoJSONViewSetMixin):
 
 
 @geojson_schema_view(
-    ZoneSerializer, ZoneFeatureSerializer, ZoneFeatureCollectionSerializer,
+    ZoneSerializer,
+    ZoneFeatureSerializer,
+    ZoneFeatureCollectionSerializer,
     noun=_("zones (Municipi and NIL)"),
 )
 class ZoneViewSet(PlacesViewSetMixin, viewsets.ReadOnlyModelViewSet):
-    """Administrative zones. Read-only: zones are replaced as a set by the ``import-zones`` command."""
+    """Administrative zones. Read-only: the ``import-zones`` command replaces them as a set."""
 
     serializer_class = ZoneSerializer
     feature_serializer_class = ZoneFeatureSerializer
@@ -68,11 +71,18 @@ class ZoneViewSet(PlacesViewSetMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @geojson_schema_view(
-    SiteSerializer, SiteFeatureSerializer, SiteFeatureCollectionSerializer, noun=_("abandoned sites")
+    SiteSerializer,
+    SiteFeatureSerializer,
+    SiteFeatureCollectionSerializer,
+    noun=_("abandoned sites"),
 )
 class SiteViewSet(
-    PlacesViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-    mixins.UpdateModelMixin, viewsets.GenericViewSet,
+    PlacesViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Abandoned sites. Sites are never deleted: withdraw them through the status action."""
 
@@ -81,11 +91,13 @@ class SiteViewSet(
     feature_collection_serializer_class = SiteFeatureCollectionSerializer
     filterset_class = SiteFilter
     ordering_fields = ["name", "surface_m2", "recovery_cost", "status", "created_at"]
-    ordering = ["name"]  # explicit: Django ignores Meta.ordering in the annotated (GROUP BY) list query
+    ordering = [
+        "name"
+    ]  # explicit: Django ignores Meta.ordering in the annotated (GROUP BY) list query
     action_permissions = {"status": ["places.change_site_status"]}
 
     def get_queryset(self):
-        return queries.sites_for_map() if self.wants_geojson() else queries.sites_for_list()
+        return queries.sites_for_map() if self.wants_geojson() else queries.sites_for_api()
 
     def get_serializer_class(self):
         if self.action == "status":
@@ -94,20 +106,24 @@ class SiteViewSet(
 
     def perform_create(self, serializer):
         site = domain.site_create(by=self.request.user, **serializer.validated_data)
-        serializer.instance = queries.sites_for_list().get(pk=site.pk)
+        serializer.instance = queries.sites_for_api().get(pk=site.pk)
 
     def perform_update(self, serializer):
         fields = dict(serializer.validated_data)
         geometry = fields.pop("geometry", None)
-        site = domain.site_update(site=serializer.instance, by=self.request.user, geometry=geometry, **fields)
-        serializer.instance = queries.sites_for_list().get(pk=site.pk)
+        site = domain.site_update(
+            site=serializer.instance, by=self.request.user, geometry=geometry, **fields
+        )
+        serializer.instance = queries.sites_for_api().get(pk=site.pk)
 
     @extend_schema(
         summary=_("Move a site to another status of its lifecycle"),
         request=SiteStatusChangeSerializer,
         responses={
             200: SiteSerializer,
-            400: OpenApiResponse(SiteStatusRefusedSerializer, description=_("The change is not allowed.")),
+            400: OpenApiResponse(
+                SiteStatusRefusedSerializer, description=_("The change is not allowed.")
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -117,19 +133,26 @@ class SiteViewSet(
         change.is_valid(raise_exception=True)
         try:
             domain.site_change_status(
-                site=site, to=change.validated_data["status"], by=request.user,
+                site=site,
+                to=change.validated_data["status"],
+                by=request.user,
                 reason=change.validated_data["reason"],
             )
         except DjangoValidationError as exc:
             raise ValidationError(
-                {**validation_error_detail(exc), "allowed_next_statuses": domain.allowed_statuses(site)}
+                {
+                    **validation_error_detail(exc),
+                    "allowed_next_statuses": domain.allowed_statuses(site),
+                }
             ) from exc
-        site = queries.sites_for_list().get(pk=site.pk)
+        site = queries.sites_for_api().get(pk=site.pk)
         return Response(SiteSerializer(site, context=self.get_serializer_context()).data)
 
 
 @geojson_schema_view(
-    SpaceSerializer, SpaceFeatureSerializer, SpaceFeatureCollectionSerializer,
+    SpaceSerializer,
+    SpaceFeatureSerializer,
+    SpaceFeatureCollectionSerializer,
     noun=_("spaces (placed at their site's centre point)"),
 )
 class SpaceViewSet(PlacesViewSetMixin, viewsets.ModelViewSet):
@@ -143,16 +166,18 @@ class SpaceViewSet(PlacesViewSetMixin, viewsets.ModelViewSet):
     ordering = ["site__name", "site_id", "floor", "name"]
 
     def get_queryset(self):
-        return queries.spaces_for_list()
+        return queries.spaces_for_api()
 
     def perform_create(self, serializer):
         fields = dict(serializer.validated_data)
         space = domain.space_create(site=fields.pop("site"), by=self.request.user, **fields)
-        serializer.instance = queries.spaces_for_list().get(pk=space.pk)
+        serializer.instance = queries.spaces_for_api().get(pk=space.pk)
 
     def perform_update(self, serializer):
-        space = domain.space_update(space=serializer.instance, by=self.request.user, **serializer.validated_data)
-        serializer.instance = queries.spaces_for_list().get(pk=space.pk)
+        space = domain.space_update(
+            space=serializer.instance, by=self.request.user, **serializer.validated_data
+        )
+        serializer.instance = queries.spaces_for_api().get(pk=space.pk)
 
     def perform_destroy(self, instance):
         domain.space_delete(space=instance, by=self.request.user)

@@ -1,7 +1,9 @@
 """Reads of zones, sites and spaces with the joins every list needs (fixed query count)."""
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
+from django.db.models.functions import Coalesce
 
+from manifattura.places.enums import SpaceAvailability
 from manifattura.places.models import Site, Space, Zone
 
 
@@ -71,9 +73,42 @@ def site_actions(site: Site):
     )
 
 
+# Zone boundaries are large (a NIL polygon has thousands of points): lists that show a site's zone
+# by code and name must not load them once per row.
+ZONE_BOUNDARIES = ("municipio__geometry", "nil__geometry")
+
+
 def sites_for_map():
-    """Sites with their zones and no aggregates: what a map layer or a GeoJSON export needs (one query)."""
-    return Site.objects.select_related("municipio", "nil")
+    """Sites with their zones' codes and names, no aggregates: for map layers and GeoJSON (one query)."""
+    return Site.objects.select_related("municipio", "nil").defer(*ZONE_BOUNDARIES)
+
+
+def sites_for_api():
+    """Sites with zone codes and names and space counts, for API lists (one query, no GROUP BY).
+
+    The counts are correlated subqueries so that paginating (which counts rows) and sorting do not
+    group by every column, geometry included, as a join with ``Count`` would.
+    """
+    spaces = Space.objects.filter(site=OuterRef("pk")).order_by().values("site")
+
+    def count(qs):
+        return Coalesce(Subquery(qs.annotate(n=Count("pk")).values("n")), 0)
+
+    return (
+        Site.objects.select_related("municipio", "nil")
+        .defer(*ZONE_BOUNDARIES)
+        .annotate(
+            space_count=count(spaces),
+            available_space_count=count(spaces.filter(availability=SpaceAvailability.AVAILABLE)),
+        )
+    )
+
+
+def spaces_for_api():
+    """Spaces with their site's name, centre point and zones, without site or zone geometries."""
+    return Space.objects.select_related("site", "site__municipio", "site__nil").defer(
+        "site__geometry", *(f"site__{boundary}" for boundary in ZONE_BOUNDARIES)
+    )
 
 
 def zones_for_list(kind: str | None = None):

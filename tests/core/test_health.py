@@ -13,7 +13,9 @@ def test_healthz_is_ok_when_the_database_answers(client, db):
 
 
 def test_healthz_is_503_when_the_database_fails(client, db):
-    with mock.patch.object(connection, "cursor", side_effect=OperationalError("connection refused")):
+    with mock.patch.object(
+        connection, "cursor", side_effect=OperationalError("connection refused")
+    ):
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "error"

@@ -1,4 +1,4 @@
-"""The places API: who may do what, filters, validation through the domain, audit, money, queries."""
+"""The places API: who may do what, filters, validation via the domain, audit, money, queries."""
 
 from decimal import Decimal
 
@@ -16,7 +16,10 @@ from tests.factories import SiteFactory, SpaceFactory, ZoneFactory, square
 
 DUOMO = {"type": "Point", "coordinates": [9.1916, 45.4642]}
 BICOCCA = {"type": "Point", "coordinates": [9.2036, 45.5145]}  # Municipio 9: periphery
-BOW_TIE = {"type": "Polygon", "coordinates": [[[9.0, 45.0], [9.1, 45.1], [9.1, 45.0], [9.0, 45.1], [9.0, 45.0]]]}
+BOW_TIE = {
+    "type": "Polygon",
+    "coordinates": [[[9.0, 45.0], [9.1, 45.1], [9.1, 45.0], [9.0, 45.1], [9.0, 45.0]]],
+}
 
 
 def client_for(user=None) -> APIClient:
@@ -94,10 +97,20 @@ def write_requests(objects):
         ("post", f"/api/v1/sites/{site}/status/", {"status": "surveyed"}, 200),
         ("delete", f"/api/v1/sites/{site}/", None, 405),  # sites are withdrawn, never deleted
         ("post", "/api/v1/spaces/", {"site": site, "name": "New lab", "surface_m2": "80.00"}, 201),
-        ("put", f"/api/v1/spaces/{space}/", {"site": site, "name": "Lab A", "surface_m2": "81.00"}, 200),
+        (
+            "put",
+            f"/api/v1/spaces/{space}/",
+            {"site": site, "name": "Lab A", "surface_m2": "81.00"},
+            200,
+        ),
         ("patch", f"/api/v1/spaces/{space}/", {"monthly_fee": "300.00"}, 200),
         ("delete", f"/api/v1/spaces/{space}/", None, 204),
-        ("post", "/api/v1/zones/", {"kind": "nil", "code": "999", "name": "X"}, 405),  # zones: import only
+        (
+            "post",
+            "/api/v1/zones/",
+            {"kind": "nil", "code": "999", "name": "X"},
+            405,
+        ),  # zones: import only
         ("patch", f"/api/v1/zones/{objects['zone']}/", {"name": "X"}, 405),
         ("delete", f"/api/v1/zones/{objects['zone']}/", None, 405),
     ]
@@ -113,7 +126,9 @@ def snapshot():
 
 
 @pytest.mark.parametrize("index", range(12))
-def test_anonymous_and_registered_people_cannot_write_and_nothing_changes(index, objects, registered):
+def test_anonymous_and_registered_people_cannot_write_and_nothing_changes(
+    index, objects, registered
+):
     method, url, body, staff_status = write_requests(objects)[index]
     before = snapshot()
     anonymous_response = getattr(client_for(), method)(url, body, format="json")
@@ -161,7 +176,9 @@ def test_wrong_token_is_refused(db):
 
 def test_token_endpoint_exchanges_email_and_password_for_a_token_that_writes(staff):
     response = APIClient().post(
-        "/api/v1/auth/token/", {"username": "staff@example.org", "password": "secret-pass-2026"}, format="json"
+        "/api/v1/auth/token/",
+        {"username": "staff@example.org", "password": "secret-pass-2026"},
+        format="json",
     )
     assert response.status_code == 200, response.content
     assert response.json()["token"] == Token.objects.get(user=staff).key
@@ -178,10 +195,15 @@ def test_token_endpoint_refuses_a_wrong_password(staff):
     assert not Token.objects.exists()
 
 
-# --- Representation --------------------------------------------------------------------------------
+# --- Representation ----------------------------------------------------------------------
 
-def test_site_representation_has_geojson_derived_fields_and_money_as_strings(anonymous, milan_zones):
-    site = SiteFactory(geometry=DUOMO, recovery_cost=Decimal("850000.50"), surface_m2=Decimal("1200.00"))
+
+def test_site_representation_has_geojson_derived_fields_and_money_as_strings(
+    anonymous, milan_zones_copy
+):
+    site = SiteFactory(
+        geometry=DUOMO, recovery_cost=Decimal("850000.50"), surface_m2=Decimal("1200.00")
+    )
     SpaceFactory.create_batch(2, site=site)
     data = anonymous.get(f"/api/v1/sites/{site.pk}/").json()
     assert data["geometry"] == DUOMO
@@ -211,6 +233,7 @@ def test_money_is_never_a_float_in_any_representation(anonymous, db):
 
 # --- Writes go through the domain ----------------------------------------------------------------
 
+
 def test_creating_a_site_derives_its_zones_and_writes_an_audit_entry(as_staff, staff, milan_zones):
     response = as_staff.post("/api/v1/sites/", site_payload(), format="json")
     assert response.status_code == 201, response.content
@@ -233,7 +256,9 @@ def test_creating_a_polygon_site_without_surface_computes_it(as_staff, db):
     assert 8000 < Decimal(data["surface_m2"]) < 9000  # about 111 m × 78 m at Milan's latitude
 
 
-def test_moving_a_site_re_derives_zones_and_periphery_and_audits_the_change(as_staff, staff, milan_zones):
+def test_moving_a_site_re_derives_zones_and_periphery_and_audits_the_change(
+    as_staff, staff, milan_zones_copy
+):
     site = SiteFactory(geometry=DUOMO)
     response = as_staff.patch(f"/api/v1/sites/{site.pk}/", {"geometry": BICOCCA}, format="json")
     assert response.status_code == 200, response.content
@@ -272,7 +297,9 @@ def test_invalid_geometry_is_a_400_naming_the_geometry_field(as_staff, db, geome
 
 def test_invalid_geometry_on_update_changes_nothing(as_staff, db):
     site = SiteFactory()
-    response = as_staff.patch(f"/api/v1/sites/{site.pk}/", {"geometry": BOW_TIE, "name": "X"}, format="json")
+    response = as_staff.patch(
+        f"/api/v1/sites/{site.pk}/", {"geometry": BOW_TIE, "name": "X"}, format="json"
+    )
     assert response.status_code == 400
     assert "invalid polygon" in response.json()["geometry"][0]
     site.refresh_from_db()
@@ -288,7 +315,10 @@ def test_negative_money_and_unknown_choices_are_400_naming_the_field(as_staff, d
 
 
 def test_duplicate_reference_code_is_a_400_but_empty_codes_may_repeat(as_staff, db):
-    assert as_staff.post("/api/v1/sites/", site_payload(ref_code="MI-1"), format="json").status_code == 201
+    assert (
+        as_staff.post("/api/v1/sites/", site_payload(ref_code="MI-1"), format="json").status_code
+        == 201
+    )
     again = as_staff.post("/api/v1/sites/", site_payload(ref_code="MI-1"), format="json")
     assert again.status_code == 400 and "ref_code" in again.json()
     for _ in range(2):
@@ -310,6 +340,7 @@ def test_domain_validation_errors_become_400_with_the_field(staff, db, monkeypat
 
 # --- Status ---------------------------------------------------------------------------------------
 
+
 def test_status_cannot_change_through_a_normal_update(as_staff, db):
     site = SiteFactory()
     response = as_staff.patch(f"/api/v1/sites/{site.pk}/", {"status": "active"}, format="json")
@@ -317,14 +348,18 @@ def test_status_cannot_change_through_a_normal_update(as_staff, db):
     assert "status action" in response.json()["status"][0]
     site.refresh_from_db()
     assert site.status == SiteStatus.MAPPED
-    unchanged = as_staff.patch(f"/api/v1/sites/{site.pk}/", {"status": "mapped", "name": "Y"}, format="json")
+    unchanged = as_staff.patch(
+        f"/api/v1/sites/{site.pk}/", {"status": "mapped", "name": "Y"}, format="json"
+    )
     assert unchanged.status_code == 200
 
 
 def test_status_action_moves_the_site_and_audits_the_reason(as_staff, staff, db):
     site = SiteFactory()
     response = as_staff.post(
-        f"/api/v1/sites/{site.pk}/status/", {"status": "surveyed", "reason": "Inspection 3 March"}, format="json"
+        f"/api/v1/sites/{site.pk}/status/",
+        {"status": "surveyed", "reason": "Inspection 3 March"},
+        format="json",
     )
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "surveyed"
@@ -336,7 +371,9 @@ def test_status_action_moves_the_site_and_audits_the_reason(as_staff, staff, db)
 
 def test_status_action_refuses_a_jump_and_lists_the_allowed_statuses(as_staff, db):
     site = SiteFactory()
-    response = as_staff.post(f"/api/v1/sites/{site.pk}/status/", {"status": "active"}, format="json")
+    response = as_staff.post(
+        f"/api/v1/sites/{site.pk}/status/", {"status": "active"}, format="json"
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["allowed_next_statuses"] == ["surveyed", "withdrawn"]
@@ -348,29 +385,37 @@ def test_status_action_refuses_a_jump_and_lists_the_allowed_statuses(as_staff, d
 
 def test_status_action_refuses_an_unknown_status(as_staff, db):
     site = SiteFactory()
-    response = as_staff.post(f"/api/v1/sites/{site.pk}/status/", {"status": "demolished"}, format="json")
+    response = as_staff.post(
+        f"/api/v1/sites/{site.pk}/status/", {"status": "demolished"}, format="json"
+    )
     assert response.status_code == 400 and "status" in response.json()
 
 
 def test_withdrawn_site_may_be_reinstated_as_mapped(as_staff, db):
     site = SiteFactory(status=SiteStatus.WITHDRAWN)
-    response = as_staff.post(f"/api/v1/sites/{site.pk}/status/", {"status": "mapped"}, format="json")
+    response = as_staff.post(
+        f"/api/v1/sites/{site.pk}/status/", {"status": "mapped"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["status"] == "mapped"
 
 
-# --- Spaces ----------------------------------------------------------------------------------------
+# --- Spaces ------------------------------------------------------------------------------
+
 
 def test_space_create_update_delete_are_audited(as_staff, staff, db):
     site = SiteFactory()
     created = as_staff.post(
-        "/api/v1/spaces/", {"site": site.pk, "name": "Lab 1", "surface_m2": "90.50", "monthly_fee": "300"},
+        "/api/v1/spaces/",
+        {"site": site.pk, "name": "Lab 1", "surface_m2": "90.50", "monthly_fee": "300"},
         format="json",
     )
     assert created.status_code == 201, created.content
     assert created.json()["monthly_fee"] == "300.00"
     assert created.json()["site_name"] == site.name
     space_id = created.json()["id"]
-    updated = as_staff.patch(f"/api/v1/spaces/{space_id}/", {"availability": "unavailable"}, format="json")
+    updated = as_staff.patch(
+        f"/api/v1/spaces/{space_id}/", {"availability": "unavailable"}, format="json"
+    )
     assert updated.status_code == 200
     assert updated.json()["availability_label"] == "Not available"
     assert as_staff.delete(f"/api/v1/spaces/{space_id}/").status_code == 204
@@ -387,11 +432,15 @@ def test_space_name_must_be_unique_within_its_site(as_staff, db):
     space = SpaceFactory(name="Lab A")
     other = SiteFactory()
     clash = as_staff.post(
-        "/api/v1/spaces/", {"site": space.site_id, "name": "Lab A", "surface_m2": "10"}, format="json"
+        "/api/v1/spaces/",
+        {"site": space.site_id, "name": "Lab A", "surface_m2": "10"},
+        format="json",
     )
     assert clash.status_code == 400
     assert "already has a space with this name" in clash.json()["name"][0]
-    elsewhere = as_staff.post("/api/v1/spaces/", {"site": other.pk, "name": "Lab A", "surface_m2": "10"}, format="json")
+    elsewhere = as_staff.post(
+        "/api/v1/spaces/", {"site": other.pk, "name": "Lab A", "surface_m2": "10"}, format="json"
+    )
     assert elsewhere.status_code == 201
     sibling = SpaceFactory(site=space.site, name="Lab B")
     rename = as_staff.patch(f"/api/v1/spaces/{sibling.pk}/", {"name": "Lab A"}, format="json")
@@ -401,7 +450,9 @@ def test_space_name_must_be_unique_within_its_site(as_staff, db):
 def test_a_space_stays_in_its_site(as_staff, db):
     space = SpaceFactory()
     other = SiteFactory()
-    response = as_staff.patch(f"/api/v1/spaces/{space.pk}/", {"site": other.pk, "floor": 1}, format="json")
+    response = as_staff.patch(
+        f"/api/v1/spaces/{space.pk}/", {"site": other.pk, "floor": 1}, format="json"
+    )
     assert response.status_code == 200
     space.refresh_from_db()
     assert (space.site_id, space.floor) == (response.json()["site"], 1)
@@ -411,24 +462,38 @@ def test_a_space_stays_in_its_site(as_staff, db):
 def test_space_with_negative_fee_is_refused(as_staff, db):
     site = SiteFactory()
     response = as_staff.post(
-        "/api/v1/spaces/", {"site": site.pk, "name": "X", "surface_m2": "10", "monthly_fee": "-5"}, format="json"
+        "/api/v1/spaces/",
+        {"site": site.pk, "name": "X", "surface_m2": "10", "monthly_fee": "-5"},
+        format="json",
     )
     assert response.status_code == 400 and set(response.json()) == {"monthly_fee"}
 
 
 # --- Filters, ordering, pagination ---------------------------------------------------------------
 
+
 @pytest.fixture
 def city_zones(db):
-    """Two Municipi (1 central, 9 peripheral) and a NIL in each: small squares around DUOMO and BICOCCA.
+    """Two Municipi (1 central, 9 peripheral) and a NIL in each: squares around DUOMO and BICOCCA.
 
-    (Milan's real boundaries take seconds to load; tests that need them use ``milan_zones``.)
+    (Milan's real boundaries take seconds to load; tests that need them use ``milan_zones_copy``.)
     """
     zones = {
-        "1": ZoneFactory(kind=ZoneKind.MUNICIPIO, code="1", name="Municipio 1", geometry=square(9.15, 45.44, 0.05)),
-        "9": ZoneFactory(kind=ZoneKind.MUNICIPIO, code="9", name="Municipio 9", geometry=square(9.15, 45.50, 0.1)),
-        "DUOMO": ZoneFactory(kind=ZoneKind.NIL, code="1", name="DUOMO", geometry=square(9.18, 45.45, 0.02)),
-        "BICOCCA": ZoneFactory(kind=ZoneKind.NIL, code="13", name="BICOCCA", geometry=square(9.19, 45.50, 0.02)),
+        "1": ZoneFactory(
+            kind=ZoneKind.MUNICIPIO,
+            code="1",
+            name="Municipio 1",
+            geometry=square(9.15, 45.44, 0.05),
+        ),
+        "9": ZoneFactory(
+            kind=ZoneKind.MUNICIPIO, code="9", name="Municipio 9", geometry=square(9.15, 45.50, 0.1)
+        ),
+        "DUOMO": ZoneFactory(
+            kind=ZoneKind.NIL, code="1", name="DUOMO", geometry=square(9.18, 45.45, 0.02)
+        ),
+        "BICOCCA": ZoneFactory(
+            kind=ZoneKind.NIL, code="13", name="BICOCCA", geometry=square(9.19, 45.50, 0.02)
+        ),
     }
     return zones
 
@@ -437,12 +502,19 @@ def city_zones(db):
 def milan_sites(city_zones):
     """A central site and a peripheral one, differing in every filtered field."""
     central = SiteFactory(
-        name="Centrale", geometry=DUOMO, surface_m2=Decimal("500"), recovery_cost=Decimal("100000"),
+        name="Centrale",
+        geometry=DUOMO,
+        surface_m2=Decimal("500"),
+        recovery_cost=Decimal("100000"),
         ownership="municipal",
     )
     peripheral = SiteFactory(
-        name="Periferico", geometry=BICOCCA, surface_m2=Decimal("5000"), recovery_cost=Decimal("2000000"),
-        ownership="private", status=SiteStatus.SURVEYED,
+        name="Periferico",
+        geometry=BICOCCA,
+        surface_m2=Decimal("5000"),
+        recovery_cost=Decimal("2000000"),
+        ownership="private",
+        status=SiteStatus.SURVEYED,
     )
     return central, peripheral
 
@@ -483,8 +555,12 @@ def test_site_filters_by_municipio_and_nil(anonymous, milan_sites, city_zones):
 def test_space_filters_follow_their_site(anonymous, milan_sites, city_zones):
     central, peripheral = milan_sites
     SpaceFactory(site=central, name="Central lab", surface_m2=Decimal("50"))
-    SpaceFactory(site=peripheral, name="Outer lab", surface_m2=Decimal("500"), availability="assigned")
-    assert names(anonymous.get(f"/api/v1/spaces/?municipio={city_zones['1'].pk}")) == ["Central lab"]
+    SpaceFactory(
+        site=peripheral, name="Outer lab", surface_m2=Decimal("500"), availability="assigned"
+    )
+    assert names(anonymous.get(f"/api/v1/spaces/?municipio={city_zones['1'].pk}")) == [
+        "Central lab"
+    ]
     assert names(anonymous.get(f"/api/v1/spaces/?nil={city_zones['BICOCCA'].pk}")) == ["Outer lab"]
     assert names(anonymous.get("/api/v1/spaces/?is_periphery=true")) == ["Outer lab"]
     assert names(anonymous.get("/api/v1/spaces/?availability=available")) == ["Central lab"]
@@ -494,8 +570,14 @@ def test_space_filters_follow_their_site(anonymous, milan_sites, city_zones):
 
 def test_zone_filter_by_kind(anonymous, city_zones):
     response = anonymous.get("/api/v1/zones/?kind=nil")
-    assert [row["name"] for row in response.json()["results"]] == ["DUOMO", "BICOCCA"]  # by kind, code
-    assert anonymous.get("/api/v1/zones/?kind=municipio&code=9").json()["results"][0]["name"] == "Municipio 9"
+    assert [row["name"] for row in response.json()["results"]] == [
+        "DUOMO",
+        "BICOCCA",
+    ]  # by kind, code
+    assert (
+        anonymous.get("/api/v1/zones/?kind=municipio&code=9").json()["results"][0]["name"]
+        == "Municipio 9"
+    )
 
 
 @pytest.mark.parametrize("bbox", ["abc", "9.1,45.4,9.2", "9.1,45.4,9.2,north"])
@@ -508,7 +590,11 @@ def test_malformed_bbox_is_a_400_that_says_how_to_write_it(anonymous, db, bbox):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("municipio=999999", "municipio"), ("status=lost", "status"), ("surface_min=big", "surface_min")],
+    [
+        ("municipio=999999", "municipio"),
+        ("status=lost", "status"),
+        ("surface_min=big", "surface_min"),
+    ],
 )
 def test_invalid_filter_values_are_400_naming_the_parameter(anonymous, db, query, field):
     response = anonymous.get(f"/api/v1/sites/?{query}")
@@ -528,8 +614,12 @@ def test_invalid_filter_values_are_400_naming_the_parameter(anonymous, db, query
 )
 def test_site_ordering(anonymous, db, ordering, expected):
     SiteFactory(name="A", surface_m2=Decimal("300"), recovery_cost=Decimal("20"))
-    SiteFactory(name="B", surface_m2=Decimal("100"), recovery_cost=Decimal("10"), status=SiteStatus.SURVEYED)
-    SiteFactory(name="C", surface_m2=Decimal("200"), recovery_cost=Decimal("30"), status=SiteStatus.ACTIVE)
+    SiteFactory(
+        name="B", surface_m2=Decimal("100"), recovery_cost=Decimal("10"), status=SiteStatus.SURVEYED
+    )
+    SiteFactory(
+        name="C", surface_m2=Decimal("200"), recovery_cost=Decimal("30"), status=SiteStatus.ACTIVE
+    )
     assert names(anonymous.get(f"/api/v1/sites/?ordering={ordering}")) == expected
 
 
@@ -537,7 +627,11 @@ def test_pagination_with_page_size_and_its_maximum(anonymous, db, monkeypatch):
     for name in "ABCDE":
         SiteFactory(name=name)
     first = anonymous.get("/api/v1/sites/?page_size=2").json()
-    assert first["count"] == 5 and len(first["results"]) == 2 and first["next"].endswith("page=2&page_size=2")
+    assert (
+        first["count"] == 5
+        and len(first["results"]) == 2
+        and first["next"].endswith("page=2&page_size=2")
+    )
     third = anonymous.get("/api/v1/sites/?page_size=2&page=3").json()
     assert [row["name"] for row in third["results"]] == ["E"] and third["next"] is None
     monkeypatch.setattr(places_api.SiteViewSet.pagination_class, "max_page_size", 3)
@@ -554,6 +648,7 @@ def test_pages_are_stable_when_ordering_ties(anonymous, db):
 
 
 # --- Query counts --------------------------------------------------------------------------------
+
 
 def count_queries(client, url) -> int:
     with CaptureQueriesContext(connection) as queries:
@@ -589,6 +684,27 @@ def test_list_query_count_does_not_grow_with_rows(anonymous, city_zones, url, ex
     assert with_one == with_five == expected
 
 
+@pytest.mark.parametrize(
+    ("url", "geometry_columns"),
+    [
+        ("/api/v1/sites/", 1),  # the site's own
+        ("/api/v1/sites/?format=geojson", 1),
+        ("/api/v1/spaces/", 0),
+        ("/api/v1/spaces/?format=geojson", 0),
+    ],
+)
+def test_lists_do_not_load_zone_boundaries_or_group_by_site(
+    anonymous, city_zones, url, geometry_columns
+):
+    """A NIL boundary has thousands of points: loading it per row, or grouping by it, is slow."""
+    make_sites(2)
+    with CaptureQueriesContext(connection) as queries:
+        assert anonymous.get(url).status_code == 200
+    sql = " ".join(query["sql"] for query in queries.captured_queries)
+    assert sql.count('."geometry"') == geometry_columns, sql
+    assert 'GROUP BY "places_site"' not in sql
+
+
 def test_site_detail_and_writes_run_a_fixed_number_of_queries(as_staff, db):
     site = SiteFactory()
     SpaceFactory.create_batch(3, site=site)
@@ -601,4 +717,3 @@ def test_staff_list_adds_no_per_row_queries(as_staff, city_zones):
     with_one = count_queries(as_staff, "/api/v1/sites/")
     make_sites(4)
     assert count_queries(as_staff, "/api/v1/sites/") == with_one
-

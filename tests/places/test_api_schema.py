@@ -1,4 +1,5 @@
-"""The OpenAPI schema generates without warnings, validates, describes real responses, and its docs work offline."""
+"""The OpenAPI schema generates without warnings, validates and describes real responses; the
+interactive docs work offline."""
 
 import copy
 import json
@@ -16,7 +17,9 @@ from tests.factories import SiteFactory, SpaceFactory, ZoneFactory
 def test_schema_generates_without_warnings_and_validates(tmp_path, capsys):
     reset_generator_stats()
     # --fail-on-warn raises on any warning or error; --validate checks the OpenAPI 3 document.
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    call_command(
+        "spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml")
+    )
     assert "Warning" not in capsys.readouterr().err
     assert (tmp_path / "schema.yml").read_text().startswith("openapi: 3")
 
@@ -32,12 +35,18 @@ def schema(django_db_setup, django_db_blocker):
 def test_schema_is_served_and_lists_the_places_endpoints(schema):
     assert schema["openapi"].startswith("3.")
     for path, method in [
-        ("/api/v1/zones/", "get"), ("/api/v1/zones/geojson/", "get"),
-        ("/api/v1/sites/", "post"), ("/api/v1/sites/{id}/", "patch"), ("/api/v1/sites/{id}/status/", "post"),
-        ("/api/v1/sites/geojson/", "get"), ("/api/v1/spaces/{id}/", "delete"),
+        ("/api/v1/zones/", "get"),
+        ("/api/v1/zones/geojson/", "get"),
+        ("/api/v1/sites/", "post"),
+        ("/api/v1/sites/{id}/", "patch"),
+        ("/api/v1/sites/{id}/status/", "post"),
+        ("/api/v1/sites/geojson/", "get"),
+        ("/api/v1/spaces/{id}/", "delete"),
     ]:
         assert method in schema["paths"][path], (path, method)
-    assert "delete" not in schema["paths"]["/api/v1/sites/{id}/"]  # sites are withdrawn, not deleted
+    assert (
+        "delete" not in schema["paths"]["/api/v1/sites/{id}/"]
+    )  # sites are withdrawn, not deleted
     assert "post" not in schema["paths"]["/api/v1/zones/"]
     list_content = schema["paths"]["/api/v1/sites/"]["get"]["responses"]["200"]["content"]
     assert list_content["application/geo+json"]["schema"]["$ref"].endswith("/SiteFeatureCollection")
@@ -45,8 +54,8 @@ def test_schema_is_served_and_lists_the_places_endpoints(schema):
 
 
 def strict_json_schema(node):
-    """OpenAPI 3.0 schema → JSON Schema: ``nullable`` becomes a null type, and objects refuse undocumented
-    properties, so a field the API returns but the schema omits fails validation."""
+    """OpenAPI 3.0 schema → JSON Schema: ``nullable`` becomes a null type, and objects refuse
+    undocumented properties, so a field the API returns but the schema omits fails validation."""
     if isinstance(node, list):
         return [strict_json_schema(item) for item in node]
     if not isinstance(node, dict):
@@ -61,7 +70,9 @@ def strict_json_schema(node):
 
 def assert_matches(schema, component, data):
     document = {"components": strict_json_schema(copy.deepcopy(schema["components"]))}
-    validator = jsonschema.Draft7Validator({**document, "$ref": f"#/components/schemas/{component}"})
+    validator = jsonschema.Draft7Validator(
+        {**document, "$ref": f"#/components/schemas/{component}"}
+    )
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
     assert not errors, errors
 
