@@ -1,8 +1,9 @@
 """The staff area for zones, sites and spaces.
 
-Every write goes through ``places.domain`` so derivation (zones, periphery, surface) and the audit log
-happen exactly as for imports and the API. A site's status is never edited in the form: the dedicated
-"Change status" page offers only the allowed next statuses and calls ``site_change_status``.
+Every write goes through ``places.domain`` so derivation (zones, periphery, surface) and the
+audit log happen exactly as for imports and the API. A site's status is never edited in the form:
+the dedicated "Change status" page offers only the allowed next statuses and calls
+``site_change_status``.
 """
 
 from django.contrib import admin, messages
@@ -38,7 +39,7 @@ class ReadableHistoryMixin:
 
 @admin.register(Zone)
 class ZoneAdmin(admin.ModelAdmin):
-    """Zones come from boundary files (``import-zones``); here they are looked at, and renamed at most."""
+    """Zones come from boundary files (``import-zones``): here they are read, renamed at most."""
 
     list_display = ["__str__", "kind", "code", "name", "area_display", "site_count"]
     list_display_links = ["__str__"]
@@ -75,13 +76,24 @@ class ZoneAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("sites"))
     def site_count(self, obj):
-        return (getattr(obj, "municipio_site_count", 0) or 0) + (getattr(obj, "nil_site_count", 0) or 0)
+        return (getattr(obj, "municipio_site_count", 0) or 0) + (
+            getattr(obj, "nil_site_count", 0) or 0
+        )
 
 
 class SpaceInline(admin.TabularInline):
     model = Space
     extra = 0
-    fields = ["name", "use", "floor", "surface_m2", "accessibility", "monthly_fee", "availability", "is_demo"]
+    fields = [
+        "name",
+        "use",
+        "floor",
+        "surface_m2",
+        "accessibility",
+        "monthly_fee",
+        "availability",
+        "is_demo",
+    ]
     show_change_link = True
 
 
@@ -95,7 +107,8 @@ class SiteAttachmentInline(admin.TabularInline):
 def _status_badge(status):
     label = SiteStatus(status).label if status in SiteStatus.values else status
     return format_html(
-        '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;white-space:nowrap">{}</span>',
+        '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
+        'white-space:nowrap">{}</span>',
         status_color(status),
         label,
     )
@@ -106,11 +119,23 @@ class SiteAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     form = SiteAdminForm
     change_form_template = "admin/places/site/change_form.html"
     list_display = [
-        "name", "status_display", "municipio", "nil", "is_periphery", "surface_display", "cost_display",
+        "name",
+        "status_display",
+        "municipio",
+        "nil",
+        "is_periphery",
+        "surface_display",
+        "cost_display",
         "is_demo",
     ]
     list_filter = [
-        "status", "is_periphery", "ownership", "typology", "condition", "outside_zones", "is_demo",
+        "status",
+        "is_periphery",
+        "ownership",
+        "typology",
+        "condition",
+        "outside_zones",
+        "is_demo",
         ("municipio", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["name", "address", "ref_code"]
@@ -119,8 +144,17 @@ class SiteAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     inlines = [SpaceInline, SiteAttachmentInline]
     actions = ["change_status_action"]
     readonly_fields = [
-        "status_display", "change_status_link", "municipio", "nil", "zone_check", "is_periphery",
-        "lon", "lat", "surface_source", "created_at", "updated_at",
+        "status_display",
+        "change_status_link",
+        "municipio",
+        "nil",
+        "zone_check",
+        "is_periphery",
+        "lon",
+        "lat",
+        "surface_source",
+        "created_at",
+        "updated_at",
     ]
     fieldsets = [
         (None, {"fields": ["name", "address", "description", "ref_code", "is_demo"]}),
@@ -128,9 +162,18 @@ class SiteAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
         (
             _("Location"),
             {
-                "fields": ["geometry", "municipio", "nil", "zone_check", "is_periphery", "lon", "lat"],
+                "fields": [
+                    "geometry",
+                    "municipio",
+                    "nil",
+                    "zone_check",
+                    "is_periphery",
+                    "lon",
+                    "lat",
+                ],
                 "description": _(
-                    "Municipio, NIL, periphery and the centre point are derived from the geometry when you save."
+                    "Municipio, NIL, periphery and the centre point are derived from the "
+                    "geometry when you save."
                 ),
             },
         ),
@@ -138,7 +181,12 @@ class SiteAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
             _("Characteristics"),
             {
                 "fields": [
-                    "surface_m2", "surface_source", "ownership", "condition", "typology", "recovery_cost",
+                    "surface_m2",
+                    "surface_source",
+                    "ownership",
+                    "condition",
+                    "typology",
+                    "recovery_cost",
                 ],
                 "description": _(
                     "Leave the surface empty on a polygon to have it computed from the polygon."
@@ -255,10 +303,17 @@ class SiteAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 site = domain.site_change_status(
-                    site=site, to=form.cleaned_data["to"], by=request.user, reason=form.cleaned_data["reason"]
+                    site=site,
+                    to=form.cleaned_data["to"],
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                problems = exc.message_dict.get("status", exc.messages) if hasattr(exc, "error_dict") else exc.messages
+                problems = (
+                    exc.message_dict.get("status", exc.messages)
+                    if hasattr(exc, "error_dict")
+                    else exc.messages
+                )
                 for problem in problems:
                     form.add_error("to", problem)
                 self.message_user(request, " ".join(problems), level=messages.ERROR)
@@ -287,14 +342,31 @@ class SiteAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
 
 @admin.register(Space)
 class SpaceAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
-    list_display = ["name", "site", "use", "floor", "surface_display", "fee_display", "availability", "is_demo"]
+    list_display = [
+        "name",
+        "site",
+        "use",
+        "floor",
+        "surface_display",
+        "fee_display",
+        "availability",
+        "is_demo",
+    ]
     list_filter = ["availability", "use", "accessibility", "site__is_periphery", "is_demo"]
     search_fields = ["name", "site__name"]
     list_select_related = ["site"]
     autocomplete_fields = ["site"]
     fields = [
-        "site", "name", "use", "floor", "surface_m2", "accessibility", "monthly_fee", "availability",
-        "description", "is_demo",
+        "site",
+        "name",
+        "use",
+        "floor",
+        "surface_m2",
+        "accessibility",
+        "monthly_fee",
+        "availability",
+        "description",
+        "is_demo",
     ]
 
     @admin.display(description=_("surface"), ordering="surface_m2")
@@ -313,4 +385,3 @@ class SpaceAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
         space = domain.space_create(site=form.cleaned_data["site"], by=request.user, **fields)
         obj.pk = space.pk
         obj.refresh_from_db()
-

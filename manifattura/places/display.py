@@ -1,4 +1,4 @@
-"""How places look on pages and maps: one colour per site status, shared by badges, legend and markers."""
+"""How places look on pages and maps: one colour per site status (badges, legend, markers)."""
 
 from manifattura.places.enums import SiteStatus
 
@@ -20,4 +20,7 @@ def status_color(status: str) -> str:
 
 def status_legend() -> list[dict]:
     """Status value, translated label and colour, in lifecycle order."""
-    return [{"value": value, "label": str(label), "color": status_color(value)} for value, label in SiteStatus.choices]
+    return [
+        {"value": value, "label": str(label), "color": status_color(value)}
+        for value, label in SiteStatus.choices
+    ]

@@ -23,7 +23,7 @@ class SiteFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.SelectMultiple):
                 field.widget = forms.CheckboxSelectMultiple(choices=widget.choices)
@@ -34,7 +34,7 @@ class SiteFilterForm(forms.Form):
         if "is_periphery" in self.fields:
             self.fields["is_periphery"].widget = forms.Select(choices=PERIPHERY_CHOICES)
         if "outside_zones" in self.fields:
-            # Not offered in the form (a data-quality filter for staff and the API), still accepted in URLs.
+            # Not offered in the form (a data-quality filter for staff and the API); URLs may.
             self.fields["outside_zones"].widget = forms.HiddenInput()
         if "bbox" in self.fields:
             self.fields["bbox"].widget = forms.HiddenInput()
@@ -46,7 +46,12 @@ class SiteFilterForm(forms.Form):
             if name in self.fields:
                 self.fields[name].min_value = 0
                 self.fields[name].widget = forms.NumberInput(
-                    attrs={"class": "form-control", "min": "0", "step": "any", "inputmode": "decimal"}
+                    attrs={
+                        "class": "form-control",
+                        "min": "0",
+                        "step": "any",
+                        "inputmode": "decimal",
+                    }
                 )
                 self.fields[name].validators.append(_not_negative)
         if "q" in self.fields:
@@ -102,12 +107,14 @@ class GeometryField(forms.CharField):
             "help_text",
             _(
                 "A GeoJSON Point, Polygon or MultiPolygon in longitude/latitude (WGS84), e.g. "
-                '{"type": "Point", "coordinates": [9.19, 45.46]}. Zones, periphery and, for polygons '
-                "without a declared surface, the surface are derived from it."
+                '{"type": "Point", "coordinates": [9.19, 45.46]}. Zones, periphery and, for '
+                "polygons without a declared surface, the surface are derived from it."
             ),
         )
         super().__init__(**kwargs)
-        self.widget.attrs.update({"rows": 8, "cols": 80, "spellcheck": "false", "class": "vLargeTextField"})
+        self.widget.attrs.update(
+            {"rows": 8, "cols": 80, "spellcheck": "false", "class": "vLargeTextField"}
+        )
 
     def prepare_value(self, value):
         if isinstance(value, dict):
@@ -127,15 +134,24 @@ class GeometryField(forms.CharField):
 
 
 class SiteAdminForm(forms.ModelForm):
-    """Edit a site in the staff area; the geometry is validated here and derived on save by the domain."""
+    """Edit a site in the staff area: geometry validated here, derived on save by the domain."""
 
     geometry = GeometryField(label=_("geometry (GeoJSON, WGS84)"))
 
     class Meta:
         model = Site
         fields = [
-            "name", "address", "description", "geometry", "ref_code", "surface_m2", "ownership",
-            "condition", "typology", "recovery_cost", "is_demo",
+            "name",
+            "address",
+            "description",
+            "geometry",
+            "ref_code",
+            "surface_m2",
+            "ownership",
+            "condition",
+            "typology",
+            "recovery_cost",
+            "is_demo",
         ]
 
 
@@ -147,13 +163,15 @@ class SiteStatusChangeForm(forms.Form):
         label=_("Reason"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text=_("Why the status changes; it is kept in the site's history and in the action log."),
+        help_text=_(
+            "Why the status changes; it is kept in the site's history and in the action log."
+        ),
     )
 
     def __init__(self, *args, allowed: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        # Offer only the allowed next statuses; any other value still reaches the domain, which refuses
-        # it with a message that lists the allowed ones.
+        # Offer only the allowed next statuses; any other value still reaches the domain, which
+        # refuses it with a message that lists the allowed ones.
         self.fields["to"].widget.choices = [
             (value, label) for value, label in SiteStatus.choices if value in allowed
         ]

@@ -1,7 +1,8 @@
-"""Public pages about abandoned sites: home with the map, the list (also as CSV), the site page, map data.
+"""Public pages about abandoned sites: home with the map, the list (also as CSV), the site page and
+the map data.
 
-Every list here is ``places.filters.SiteFilter`` applied to ``places.queries.sites_for_list()``, so the
-map, the table, the CSV and the API answer the same question with the same query.
+Every list here is ``places.filters.SiteFilter`` applied to ``places.queries.sites_for_list()``, so
+the map, the table, the CSV and the API answer the same question with the same query.
 """
 
 import csv
@@ -19,9 +20,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats
 from django.utils.cache import patch_cache_control
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 from shapely.geometry import shape
 
@@ -63,9 +63,9 @@ SORT_FIELDS = {
 DEFAULT_SORT = "name"
 
 
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Shared pieces: filtering, sorting, the results partial
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 
 
 def filtered_sites(request):
@@ -74,19 +74,25 @@ def filtered_sites(request):
     Fields with invalid input are reported on the form and left out of the filtering (the other
     filters still apply), so a typo never turns into an error page.
     """
-    filterset = PublicSiteFilter(request.GET or None, queryset=queries.sites_for_list(), request=request)
+    filterset = PublicSiteFilter(
+        request.GET or None, queryset=queries.sites_for_list(), request=request
+    )
     return filterset, filterset.qs
 
 
 def sort_sites(queryset, sort: str | None):
-    """Order by a whitelisted column (``-`` prefix for descending); returns (queryset, sort used)."""
+    """Order by a whitelisted column (``-`` prefix: descending); returns (queryset, sort used)."""
     sort = sort or DEFAULT_SORT
     key = sort.removeprefix("-")
     if key not in SORT_FIELDS:
         key, sort = DEFAULT_SORT, DEFAULT_SORT
     if key == "status":
-        ranks = [When(status=value, then=Value(rank)) for rank, value in enumerate(SiteStatus.values)]
-        queryset = queryset.annotate(status_rank=Case(*ranks, default=Value(99), output_field=IntegerField()))
+        ranks = [
+            When(status=value, then=Value(rank)) for rank, value in enumerate(SiteStatus.values)
+        ]
+        queryset = queryset.annotate(
+            status_rank=Case(*ranks, default=Value(99), output_field=IntegerField())
+        )
     if key == "municipio":
         queryset = queryset.annotate(municipio_sort=Length("municipio__code"))
         fields = ["municipio_sort", "municipio__code"]
@@ -94,7 +100,8 @@ def sort_sites(queryset, sort: str | None):
         fields = [SORT_FIELDS[key]]
     descending = sort.startswith("-")
     order = [
-        F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True) for field in fields
+        F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+        for field in fields
     ]
     return queryset.order_by(*order, "name", "id"), sort
 
@@ -172,9 +179,9 @@ def _map_config(request) -> dict:
     }
 
 
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Pages
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 
 
 @require_GET
@@ -212,7 +219,7 @@ def site_list(request):
 
 @require_GET
 def site_export_csv(request):
-    """The filtered sites as CSV for spreadsheets: UTF-8 with BOM, ``;`` separated, local decimals."""
+    """The filtered sites as CSV for spreadsheets: UTF-8 with BOM, ``;``, local decimals."""
     filterset, sites = filtered_sites(request)
     sites, _sort = sort_sites(sites, request.GET.get("sort"))
 
@@ -227,10 +234,26 @@ def site_export_csv(request):
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(
         [
-            _("ID"), _("External reference"), _("Name"), _("Address"), _("Municipio"), _("NIL"),
-            _("Periphery"), _("Surface (m²)"), _("Surface source"), _("Ownership"), _("Condition"),
-            _("Typology"), _("Status"), _("Estimated recovery cost (EUR)"), _("Spaces"),
-            _("Spaces available"), _("Longitude"), _("Latitude"), _("Demo data"), _("Page"),
+            _("ID"),
+            _("External reference"),
+            _("Name"),
+            _("Address"),
+            _("Municipio"),
+            _("NIL"),
+            _("Periphery"),
+            _("Surface (m²)"),
+            _("Surface source"),
+            _("Ownership"),
+            _("Condition"),
+            _("Typology"),
+            _("Status"),
+            _("Estimated recovery cost (EUR)"),
+            _("Spaces"),
+            _("Spaces available"),
+            _("Longitude"),
+            _("Latitude"),
+            _("Demo data"),
+            _("Page"),
         ]
     )
     for site in sites.iterator(chunk_size=500):
@@ -258,7 +281,9 @@ def site_export_csv(request):
                 request.build_absolute_uri(reverse("places:site-detail", args=[site.pk])),
             ]
         )
-    response = HttpResponse(buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8"
+    )
     filename = f"sites-{clock.local_now():%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -291,7 +316,9 @@ def _status_changes(records, viewer) -> list[dict]:
                 {
                     "date": record.history_date,
                     "from": SiteStatus(previous.status).label if previous is not None else None,
-                    "to": SiteStatus(record.status).label if record.status in SiteStatus.values else record.status,
+                    "to": SiteStatus(record.status).label
+                    if record.status in SiteStatus.values
+                    else record.status,
                     "to_value": record.status,
                     "who": _who(record.history_user, viewer),
                     "reason": record.history_change_reason or "",
@@ -303,7 +330,11 @@ def _status_changes(records, viewer) -> list[dict]:
 
 
 def _action_rows(entries, viewer) -> list[dict]:
-    field_labels = {field.name: field.verbose_name for field in Site._meta.get_fields() if hasattr(field, "verbose_name")}
+    field_labels = {
+        field.name: field.verbose_name
+        for field in Site._meta.get_fields()
+        if hasattr(field, "verbose_name")
+    }
     rows = []
     for entry in entries:
         data = entry.data or {}
@@ -368,9 +399,9 @@ def site_detail(request, pk):
     return render(request, "places/site_detail.html", context)
 
 
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 # Map data
-# ---------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------------------
 
 
 @require_GET
@@ -428,18 +459,28 @@ def _zones_feature_collection(kind: str) -> bytes:
                 "type": "Feature",
                 "id": zone.pk,
                 "geometry": json.loads(shapely.to_geojson(geom)),
-                "properties": {"id": zone.pk, "kind": zone.kind, "code": zone.code, "name": zone.name, "label": str(zone)},
+                "properties": {
+                    "id": zone.pk,
+                    "kind": zone.kind,
+                    "code": zone.code,
+                    "name": zone.name,
+                    "label": str(zone),
+                },
             }
         )
-    return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":")).encode()
+    return json.dumps(
+        {"type": "FeatureCollection", "features": features}, separators=(",", ":")
+    ).encode()
 
 
 @require_GET
 def zones_geojson(request, kind):
-    """Simplified zone outlines of one kind (GeoJSON), cached: they change only when zones are imported."""
+    """Simplified zone outlines of one kind (GeoJSON), cached: they change only on import."""
     if kind not in ZoneKind.values:
         raise Http404(_("Unknown kind of zone."))
-    stats = Zone.objects.filter(kind=kind).aggregate(n=Count("id"), last=Max("id"), area=Sum("area_m2"))
+    stats = Zone.objects.filter(kind=kind).aggregate(
+        n=Count("id"), last=Max("id"), area=Sum("area_m2")
+    )
     fingerprint = f"{kind}:{stats['n']}:{stats['last']}:{stats['area']}:{get_language()}"
     etag = '"' + hashlib.sha256(fingerprint.encode()).hexdigest()[:32] + '"'
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:

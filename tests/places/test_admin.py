@@ -1,4 +1,4 @@
-"""The staff area for places: staff only, writes go through the domain, status changes only by the status page."""
+"""Staff area for places: staff only, writes through the domain, status only by its own page."""
 
 import json
 from decimal import Decimal
@@ -69,7 +69,12 @@ def test_staff_area_is_translated(client, staff, site):
 
 @pytest.mark.django_db
 def test_changelist_shows_status_zones_surface_cost_and_demo(client, staff):
-    SiteFactory(name="Cascina Demo", is_demo=True, surface_m2=Decimal("1500"), recovery_cost=Decimal("20000"))
+    SiteFactory(
+        name="Cascina Demo",
+        is_demo=True,
+        surface_m2=Decimal("1500"),
+        recovery_cost=Decimal("20000"),
+    )
     client.force_login(staff)
     html = client.get(reverse("admin:places_site_changelist")).text
     assert "Cascina Demo" in html
@@ -77,7 +82,7 @@ def test_changelist_shows_status_zones_surface_cost_and_demo(client, staff):
     assert "Mapped" in html
 
 
-# --- status changes --------------------------------------------------------------------------------
+# --- status changes -------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -92,7 +97,8 @@ def test_status_page_offers_only_the_allowed_next_statuses(client, staff, site):
 def test_allowed_status_change_is_applied_and_audited(client, staff, site):
     client.force_login(staff)
     response = client.post(
-        reverse("admin:places_site_status", args=[site.pk]), {"to": "surveyed", "reason": "Sopralluogo fatto"}
+        reverse("admin:places_site_status", args=[site.pk]),
+        {"to": "surveyed", "reason": "Sopralluogo fatto"},
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:places_site_change", args=[site.pk])
@@ -106,11 +112,14 @@ def test_allowed_status_change_is_applied_and_audited(client, staff, site):
 
 
 @pytest.mark.django_db
-def test_disallowed_status_change_is_refused_with_a_message_and_nothing_changes(client, staff, site):
+def test_disallowed_status_change_is_refused_with_a_message_and_nothing_changes(
+    client, staff, site
+):
     client.force_login(staff)
     versions = site.history.count()
     response = client.post(
-        reverse("admin:places_site_status", args=[site.pk]), {"to": "active", "reason": "Scorciatoia"}
+        reverse("admin:places_site_status", args=[site.pk]),
+        {"to": "active", "reason": "Scorciatoia"},
     )
     assert response.status_code == 200
     errors = response.context["form"].errors["to"]
@@ -125,7 +134,9 @@ def test_disallowed_status_change_is_refused_with_a_message_and_nothing_changes(
 @pytest.mark.django_db
 def test_status_change_needs_a_reason(client, staff, site):
     client.force_login(staff)
-    response = client.post(reverse("admin:places_site_status", args=[site.pk]), {"to": "surveyed", "reason": ""})
+    response = client.post(
+        reverse("admin:places_site_status", args=[site.pk]), {"to": "surveyed", "reason": ""}
+    )
     assert response.status_code == 200
     assert "reason" in response.context["form"].errors
     site.refresh_from_db()
@@ -135,7 +146,9 @@ def test_status_change_needs_a_reason(client, staff, site):
 @pytest.mark.django_db
 def test_registered_user_cannot_post_a_status_change(client, registered, site):
     client.force_login(registered)
-    response = client.post(reverse("admin:places_site_status", args=[site.pk]), {"to": "surveyed", "reason": "x"})
+    response = client.post(
+        reverse("admin:places_site_status", args=[site.pk]), {"to": "surveyed", "reason": "x"}
+    )
     assert response.status_code == 302
     site.refresh_from_db()
     assert site.status == SiteStatus.MAPPED
@@ -149,11 +162,15 @@ def test_change_status_action_leads_to_the_status_page_for_one_site(client, staf
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:places_site_status", args=[site.pk])
     other = SiteFactory()
-    response = client.post(url, {"action": "change_status_action", "_selected_action": [site.pk, other.pk]}, follow=True)
+    response = client.post(
+        url,
+        {"action": "change_status_action", "_selected_action": [site.pk, other.pk]},
+        follow=True,
+    )
     assert "Select exactly one site" in response.text
 
 
-# --- editing goes through the domain ---------------------------------------------------------------
+# --- editing goes through the domain --------------------------------------------------------------
 
 
 def change_form_data(site, **overrides):
@@ -184,7 +201,7 @@ def change_form_data(site, **overrides):
     return data
 
 
-def test_editing_the_geometry_rederives_zones_and_is_audited(client, staff, milan_zones):
+def test_editing_the_geometry_rederives_zones_and_is_audited(client, staff, milan_zones_copy):
     site = SiteFactory(geometry=DUOMO)
     assert site.municipio.code == "1" and not site.is_periphery
     client.force_login(staff)
@@ -192,7 +209,9 @@ def test_editing_the_geometry_rederives_zones_and_is_audited(client, staff, mila
         reverse("admin:places_site_change", args=[site.pk]),
         change_form_data(site, geometry=json.dumps(LAMBRATE), name="Ex Macello nuovo"),
     )
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert response.status_code == 302, (
+        response.context and response.context["adminform"].form.errors
+    )
     site.refresh_from_db()
     assert site.name == "Ex Macello nuovo"
     assert site.municipio.code == "3" and site.is_periphery
@@ -205,11 +224,19 @@ def test_editing_the_geometry_rederives_zones_and_is_audited(client, staff, mila
 def test_invalid_geometry_is_reported_on_the_geometry_field_and_nothing_changes(client, staff):
     site = SiteFactory(name="Invariato")
     client.force_login(staff)
-    bowtie = {"type": "Polygon", "coordinates": [[[9.1, 45.4], [9.2, 45.5], [9.2, 45.4], [9.1, 45.5], [9.1, 45.4]]]}
-    for bad in ("{not json", json.dumps({"type": "LineString", "coordinates": [[9, 45], [9.1, 45.1]]}),
-                json.dumps(bowtie), json.dumps({"type": "Point", "coordinates": [45.46, 191.0]})):
+    bowtie = {
+        "type": "Polygon",
+        "coordinates": [[[9.1, 45.4], [9.2, 45.5], [9.2, 45.4], [9.1, 45.5], [9.1, 45.4]]],
+    }
+    for bad in (
+        "{not json",
+        json.dumps({"type": "LineString", "coordinates": [[9, 45], [9.1, 45.1]]}),
+        json.dumps(bowtie),
+        json.dumps({"type": "Point", "coordinates": [45.46, 191.0]}),
+    ):
         response = client.post(
-            reverse("admin:places_site_change", args=[site.pk]), change_form_data(site, geometry=bad, name="Cambiato")
+            reverse("admin:places_site_change", args=[site.pk]),
+            change_form_data(site, geometry=bad, name="Cambiato"),
         )
         assert response.status_code == 200
         errors = response.context["adminform"].form.errors
@@ -223,7 +250,9 @@ def test_invalid_geometry_is_reported_on_the_geometry_field_and_nothing_changes(
 @pytest.mark.django_db
 def test_status_cannot_be_changed_through_the_edit_form(client, staff, site):
     client.force_login(staff)
-    client.post(reverse("admin:places_site_change", args=[site.pk]), change_form_data(site, status="active"))
+    client.post(
+        reverse("admin:places_site_change", args=[site.pk]), change_form_data(site, status="active")
+    )
     site.refresh_from_db()
     assert site.status == SiteStatus.MAPPED
 
@@ -234,18 +263,26 @@ def test_untouched_computed_surface_stays_computed_after_an_edit(client, staff):
     assert site.surface_source == SurfaceSource.COMPUTED
     client.force_login(staff)
     response = client.post(
-        reverse("admin:places_site_change", args=[site.pk]), change_form_data(site, address="Via Nuova 1")
+        reverse("admin:places_site_change", args=[site.pk]),
+        change_form_data(site, address="Via Nuova 1"),
     )
     assert response.status_code == 302
     site.refresh_from_db()
     assert site.surface_source == SurfaceSource.COMPUTED and site.address == "Via Nuova 1"
 
 
-def test_adding_a_site_with_a_space_goes_through_the_domain(client, staff, milan_zones):
+def test_adding_a_site_with_a_space_goes_through_the_domain(client, staff, milan_zones_copy):
     client.force_login(staff)
     data = change_form_data(
-        Site(name="Nuovo sito", geometry=LAMBRATE, ownership="municipal", condition="fair", typology="productive",
-             surface_m2=None, recovery_cost=Decimal("100000")),
+        Site(
+            name="Nuovo sito",
+            geometry=LAMBRATE,
+            ownership="municipal",
+            condition="fair",
+            typology="productive",
+            surface_m2=None,
+            recovery_cost=Decimal("100000"),
+        ),
         **{
             "spaces-TOTAL_FORMS": "1",
             "spaces-0-name": "Officina",
@@ -258,16 +295,22 @@ def test_adding_a_site_with_a_space_goes_through_the_domain(client, staff, milan
         },
     )
     response = client.post(reverse("admin:places_site_add"), data)
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert response.status_code == 302, (
+        response.context and response.context["adminform"].form.errors
+    )
     site = Site.objects.get(name="Nuovo sito")
     assert site.municipio.code == "3" and site.status == SiteStatus.MAPPED
-    assert ActionLog.objects.filter(verb="site.create", object_id=str(site.pk), actor=staff).exists()
+    assert ActionLog.objects.filter(
+        verb="site.create", object_id=str(site.pk), actor=staff
+    ).exists()
     space = Space.objects.get(site=site)
     assert space.name == "Officina"
-    assert ActionLog.objects.filter(verb="space.create", object_id=str(space.pk), actor=staff).exists()
+    assert ActionLog.objects.filter(
+        verb="space.create", object_id=str(space.pk), actor=staff
+    ).exists()
 
 
-# --- what nobody does by hand ------------------------------------------------------------------------
+# --- what nobody does by hand ---------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -275,8 +318,18 @@ def test_zones_cannot_be_added_or_deleted_and_sites_cannot_be_deleted(client, st
     zone = Zone.objects.create(kind="municipio", code="77", name="Test", geometry=square(9.0, 45.0))
     client.force_login(staff)
     assert client.get(reverse("admin:places_zone_add")).status_code == 403
-    assert client.post(reverse("admin:places_zone_delete", args=[zone.pk]), {"post": "yes"}).status_code == 403
-    assert client.post(reverse("admin:places_site_delete", args=[site.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:places_zone_delete", args=[zone.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            reverse("admin:places_site_delete", args=[site.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     assert Zone.objects.filter(pk=zone.pk).exists() and Site.objects.filter(pk=site.pk).exists()
 
 

@@ -1,4 +1,4 @@
-"""The home page in a real browser: the map draws the sites, a filter updates the list and the map together."""
+"""The home page in a real browser: the map draws the sites; a filter updates list and map."""
 
 import os
 from pathlib import Path
@@ -11,13 +11,19 @@ from tests.factories import SiteFactory, SpaceFactory, square
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(os.environ.get("MANIFATTURA_SCREENSHOT_DIR", "/tmp")) / "manifattura-home.png"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"
+    ),
 ]
 
 
@@ -44,21 +50,29 @@ def marker_count(page) -> int:
 
 
 def test_home_map_shows_the_sites_and_a_municipio_filter_updates_list_and_map(
-    transactional_db, milan_zones, live_server, settings, browser_page
+    transactional_db, milan_zones_copy, live_server, settings, browser_page
 ):
     settings.MAP_TILE_URL = ""  # no tiles: zone outlines and markers on a blank background
-    east = SiteFactory(name="Capannone Lambrate", geometry={"type": "Point", "coordinates": [9.255, 45.48]})
-    SiteFactory(name="Palazzina Duomo", geometry={"type": "Point", "coordinates": [9.1916, 45.4642]})
+    east = SiteFactory(
+        name="Capannone Lambrate", geometry={"type": "Point", "coordinates": [9.255, 45.48]}
+    )
+    SiteFactory(
+        name="Palazzina Duomo", geometry={"type": "Point", "coordinates": [9.1916, 45.4642]}
+    )
     SiteFactory(name="Area Giambellino", geometry=square(9.133, 45.449, 0.003), surface_m2=None)
     SpaceFactory(site=east)
     municipio_3 = Zone.objects.get(kind="municipio", code="3")
 
     page = browser_page
     page.goto(live_server.url + "/")
-    page.wait_for_function("document.querySelectorAll('#sites-map path.site-marker').length === 3", timeout=15000)
+    page.wait_for_function(
+        "document.querySelectorAll('#sites-map path.site-marker').length === 3", timeout=15000
+    )
     page.wait_for_selector("#sites-map[data-state='ready']")
     # Municipio outlines drawn (9 zones) and the polygon site drawn as a shape as well as a marker.
-    page.wait_for_function("document.querySelectorAll('#sites-map .leaflet-zones-pane path').length >= 9")
+    page.wait_for_function(
+        "document.querySelectorAll('#sites-map .leaflet-zones-pane path').length >= 9"
+    )
     assert page.locator("#sites-map path.site-shape").count() == 1
     assert page.locator("#site-results tbody tr").count() == 3
 
@@ -70,8 +84,12 @@ def test_home_map_shows_the_sites_and_a_municipio_filter_updates_list_and_map(
     page.locator(".leaflet-popup-close-button").click()
 
     page.select_option("#id_municipio", value=str(municipio_3.pk))
-    page.wait_for_function("document.querySelectorAll('#site-results tbody tr').length === 1", timeout=15000)
-    page.wait_for_function("document.querySelectorAll('#sites-map path.site-marker').length === 1", timeout=15000)
+    page.wait_for_function(
+        "document.querySelectorAll('#site-results tbody tr').length === 1", timeout=15000
+    )
+    page.wait_for_function(
+        "document.querySelectorAll('#sites-map path.site-marker').length === 1", timeout=15000
+    )
     page.wait_for_selector("#sites-map[data-state='ready']")
     assert page.locator("#site-results tbody tr th a").inner_text() == "Capannone Lambrate"
     assert f"municipio={municipio_3.pk}" in page.url  # the filtered view has its own address
@@ -83,7 +101,9 @@ def test_home_map_shows_the_sites_and_a_municipio_filter_updates_list_and_map(
 
     # Back to the unfiltered page: a working map with every site again, not a dead snapshot.
     page.go_back()
-    page.wait_for_function("document.querySelectorAll('#site-results tbody tr').length === 3", timeout=15000)
+    page.wait_for_function(
+        "document.querySelectorAll('#site-results tbody tr').length === 3", timeout=15000
+    )
     page.wait_for_selector("#sites-map[data-state='ready']")
     assert marker_count(page) == 3
     page.locator("#sites-map path.site-marker").first.click(force=True)

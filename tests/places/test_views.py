@@ -1,4 +1,4 @@
-"""Public pages about sites: every role sees them, filters filter, CSV and map data agree with the list."""
+"""Public site pages: every role sees them, filters filter, CSV and map agree with the list."""
 
 import csv
 import io
@@ -45,19 +45,31 @@ def client_as(client, registered, staff):
 
 
 @pytest.fixture
-def milan_sites(milan_zones):
+def milan_sites(milan_zones_copy):
     """Three sites in different Municipi with different status, ownership, surface and typology."""
     centre = SiteFactory(
-        name="Palazzina Duomo", geometry=DUOMO, ownership=Ownership.MUNICIPAL, surface_m2=Decimal("500"),
-        typology=Typology.RESIDENTIAL, recovery_cost=Decimal("1234567.50"),
+        name="Palazzina Duomo",
+        geometry=DUOMO,
+        ownership=Ownership.MUNICIPAL,
+        surface_m2=Decimal("500"),
+        typology=Typology.RESIDENTIAL,
+        recovery_cost=Decimal("1234567.50"),
     )
     east = SiteFactory(
-        name="Capannone Lambrate", geometry=LAMBRATE, ownership=Ownership.PRIVATE, surface_m2=Decimal("5000"),
-        typology=Typology.PRODUCTIVE, status=SiteStatus.SURVEYED,
+        name="Capannone Lambrate",
+        geometry=LAMBRATE,
+        ownership=Ownership.PRIVATE,
+        surface_m2=Decimal("5000"),
+        typology=Typology.PRODUCTIVE,
+        status=SiteStatus.SURVEYED,
     )
     west = SiteFactory(
-        name="Ex scuola Giambellino", geometry=GIAMBELLINO, ownership=Ownership.OTHER_PUBLIC,
-        surface_m2=Decimal("1500"), typology=Typology.PUBLIC_SERVICE, status=SiteStatus.OFFERED,
+        name="Ex scuola Giambellino",
+        geometry=GIAMBELLINO,
+        ownership=Ownership.OTHER_PUBLIC,
+        surface_m2=Decimal("1500"),
+        typology=Typology.PUBLIC_SERVICE,
+        status=SiteStatus.OFFERED,
     )
     SpaceFactory(site=east, name="Lab A")
     SpaceFactory(site=east, name="Lab B", availability=SpaceAvailability.ASSIGNED)
@@ -72,7 +84,7 @@ def geojson_names(response) -> set[str]:
     return {f["properties"]["name"] for f in json.loads(response.content)["features"]}
 
 
-# --- every role sees the public pages --------------------------------------------------------------
+# --- every role sees the public pages -------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -103,7 +115,7 @@ def test_unknown_zone_kind_is_404(client):
     assert client.get("/zones/regione.geojson").status_code == 404
 
 
-# --- home page --------------------------------------------------------------------------------------
+# --- home page ------------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -156,7 +168,7 @@ def test_htmx_request_for_the_results_gets_only_the_results_partial(client):
         assert "data-filter-query" in response.text
 
 
-# --- filters ----------------------------------------------------------------------------------------
+# --- filters --------------------------------------------------------------------------------------
 
 
 def test_filter_by_municipio_and_nil(client, milan_sites):
@@ -172,11 +184,17 @@ def test_filter_by_municipio_and_nil(client, milan_sites):
 def test_filter_by_status_periphery_surface_ownership_typology_and_text(client, milan_sites):
     url = reverse("places:site-list")
     assert listed_names(client.get(url, {"status": ["surveyed", "offered"]})) == {
-        "Capannone Lambrate", "Ex scuola Giambellino",
+        "Capannone Lambrate",
+        "Ex scuola Giambellino",
     }
     assert listed_names(client.get(url, {"is_periphery": "false"})) == {"Palazzina Duomo"}
-    assert listed_names(client.get(url, {"is_periphery": "true"})) == {"Capannone Lambrate", "Ex scuola Giambellino"}
-    assert listed_names(client.get(url, {"surface_min": "1000", "surface_max": "2000"})) == {"Ex scuola Giambellino"}
+    assert listed_names(client.get(url, {"is_periphery": "true"})) == {
+        "Capannone Lambrate",
+        "Ex scuola Giambellino",
+    }
+    assert listed_names(client.get(url, {"surface_min": "1000", "surface_max": "2000"})) == {
+        "Ex scuola Giambellino"
+    }
     assert listed_names(client.get(url, {"ownership": "private"})) == {"Capannone Lambrate"}
     assert listed_names(client.get(url, {"typology": "residential"})) == {"Palazzina Duomo"}
     assert listed_names(client.get(url, {"q": "giambellino"})) == {"Ex scuola Giambellino"}
@@ -235,7 +253,17 @@ def test_sorting_by_each_column_works_and_unknown_sort_falls_back_to_name(client
     SiteFactory(name="B", surface_m2=Decimal("10"), recovery_cost=Decimal("5"))
     SiteFactory(name="A", surface_m2=Decimal("20"), recovery_cost=None, status=SiteStatus.ACTIVE)
     url = reverse("places:site-list")
-    for key in ("name", "municipio", "nil", "periphery", "surface", "ownership", "status", "cost", "spaces"):
+    for key in (
+        "name",
+        "municipio",
+        "nil",
+        "periphery",
+        "surface",
+        "ownership",
+        "status",
+        "cost",
+        "spaces",
+    ):
         for sort in (key, f"-{key}"):
             assert client.get(url, {"sort": sort}).status_code == 200
     assert [s.name for s in client.get(url, {"sort": "-surface"}).context["sites"]] == ["A", "B"]
@@ -259,7 +287,7 @@ def test_list_is_paginated(client):
     assert client.get(url, {"page": "zzz"}).status_code == 200
 
 
-# --- CSV --------------------------------------------------------------------------------------------
+# --- CSV ------------------------------------------------------------------------------------------
 
 
 def read_csv(response):
@@ -268,7 +296,9 @@ def read_csv(response):
     return list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
 
 
-def test_csv_export_has_bom_semicolons_localized_decimals_and_the_filtered_rows(client, milan_sites):
+def test_csv_export_has_bom_semicolons_localized_decimals_and_the_filtered_rows(
+    client, milan_sites
+):
     m3 = Zone.objects.get(kind="municipio", code="3")
     response = client.get(reverse("places:site-export"), {"municipio": m3.pk})
     assert response.status_code == 200
@@ -302,10 +332,10 @@ def test_site_list_format_csv_is_the_same_export(client, milan_sites):
     assert len(read_csv(direct)) == 2
 
 
-# --- zones ------------------------------------------------------------------------------------------
+# --- zones ----------------------------------------------------------------------------------------
 
 
-def test_zones_geojson_is_simplified_and_cached(client, milan_zones):
+def test_zones_geojson_is_simplified_and_cached(client, milan_zones_copy):
     response = client.get(reverse("places:zones-geojson", args=["municipio"]))
     assert response.status_code == 200
     assert "max-age=3600" in response["Cache-Control"] and "public" in response["Cache-Control"]
@@ -313,13 +343,16 @@ def test_zones_geojson_is_simplified_and_cached(client, milan_zones):
     assert len(data["features"]) == 9
     assert {f["properties"]["code"] for f in data["features"]} == {str(n) for n in range(1, 10)}
     assert len(response.content) < 300_000  # the source file is about 3.4 MB
-    again = client.get(reverse("places:zones-geojson", args=["municipio"]), headers={"If-None-Match": response["ETag"]})
+    again = client.get(
+        reverse("places:zones-geojson", args=["municipio"]),
+        headers={"If-None-Match": response["ETag"]},
+    )
     assert again.status_code == 304
     nil = json.loads(client.get(reverse("places:zones-geojson", args=["nil"])).content)
     assert len(nil["features"]) == 88
 
 
-# --- site page --------------------------------------------------------------------------------------
+# --- site page ------------------------------------------------------------------------------------
 
 
 def test_site_page_shows_zones_spaces_history_and_action_log(client, milan_sites, staff):
@@ -348,7 +381,9 @@ def test_site_page_names_who_changed_the_status_to_staff(client, milan_sites, st
 
 @pytest.mark.django_db
 def test_site_page_notes_computed_surface_outside_zone_and_demo(client):
-    site = SiteFactory(geometry=square(12.0, 41.9, 0.001), surface_m2=None, is_demo=True)  # Rome: no zone
+    site = SiteFactory(
+        geometry=square(12.0, 41.9, 0.001), surface_m2=None, is_demo=True
+    )  # Rome: no zone
     assert site.outside_zones
     html = client.get(reverse("places:site-detail", args=[site.pk])).text
     assert "computed from the polygon" in html
@@ -364,17 +399,23 @@ def test_site_page_lists_photos_as_thumbnails_and_documents_as_links(client, set
 
     site = SiteFactory()
     SiteAttachment.objects.create(
-        site=site, kind="photo", title="Facciata nord", file=SimpleUploadedFile("f.jpg", b"\xff\xd8\xff")
+        site=site,
+        kind="photo",
+        title="Facciata nord",
+        file=SimpleUploadedFile("f.jpg", b"\xff\xd8\xff"),
     )
     SiteAttachment.objects.create(
-        site=site, kind="document", title="Perizia 2025", file=SimpleUploadedFile("p.pdf", b"%PDF-1.4")
+        site=site,
+        kind="document",
+        title="Perizia 2025",
+        file=SimpleUploadedFile("p.pdf", b"%PDF-1.4"),
     )
     html = client.get(reverse("places:site-detail", args=[site.pk])).text
     assert 'alt="Facciata nord"' in html
     assert ">Perizia 2025</a>" in html
 
 
-# --- fixed number of queries ------------------------------------------------------------------------
+# --- fixed number of queries ----------------------------------------------------------------------
 
 
 def count_queries(client, url, params=None) -> int:

@@ -13,7 +13,9 @@ def status_badge(status: str):
     """A coloured badge with the status label (the colour matches the map markers)."""
     label = SiteStatus(status).label if status in SiteStatus.values else status
     return format_html(
-        '<span class="badge status-badge" style="background-color: {}">{}</span>', status_color(status), label
+        '<span class="badge status-badge" style="background-color: {}">{}</span>',
+        status_color(status),
+        label,
     )
 
 
