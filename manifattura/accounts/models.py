@@ -54,6 +54,11 @@ class User(AbstractUser):
     def __str__(self):
         return self.get_full_name() or self.email
 
+    def save(self, *args, **kwargs):
+        # One address, one account: logins compare emails exactly, so store them lower-case.
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
 
 class Organization(models.Model):
     """A firm, maker, association, school or body that applies to calls and occupies spaces."""
