@@ -1,7 +1,8 @@
 """Reads of the evaluation API with fixed query counts (rankings, progress, commission, reviews, outcomes).
 
-NOTE: reconstructed from its call sites in ``calls.api_evaluation`` and ``calls.serializers_evaluation``
-after the original (untracked) file was overwritten by mistake; check it against what you had.
+Lists start from the visibility querysets of ``calls.rules`` (or restrict as strictly) and only add
+joins, prefetches and annotations here, so a page costs the same number of queries whatever its length.
+Counts are subqueries, never joins that would multiply rows.
 """
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
@@ -121,7 +122,13 @@ def _detail_prefetches(queryset):
 
 
 def application_for_staff(pk: int, user) -> Application | None:
-    return _detail_prefetches(applications_for_staff()).filter(pk=pk).first()
+    """One application for the staff views; the commission's president finds it too (to set consensus
+    scores, then refused elsewhere by the rules); anybody else does not."""
+    applications = applications_for_staff()
+    if not calls_rules.is_staff(user):
+        presided = CommissionMember.objects.filter(user=user, role="president").values("call_id")
+        applications = applications.filter(call_id__in=presided)
+    return _detail_prefetches(applications).filter(pk=pk).first()
 
 
 # --- the commission ------------------------------------------------------------------------------
@@ -143,7 +150,13 @@ def applications_for_commission(user, visible):
 
 
 def commission_application(pk: int, user) -> Application | None:
+    """An application of a call the user sits on the commission of (staff: any submitted one).
+
+    Conflicted members find it, so they are told 403 by the rules rather than 404; others do not.
+    """
     applications = Application.objects.filter(status=ApplicationStatus.SUBMITTED, current_submission__isnull=False)
+    if not calls_rules.is_staff(user):
+        applications = applications.filter(call_id__in=CommissionMember.objects.filter(user=user).values("call_id"))
     return _detail_prefetches(applications_for_commission(user, applications)).filter(pk=pk).first()
 
 

@@ -219,3 +219,177 @@ def call_api(world: World, role: str, method: str, path: str, **kwargs):
         response = getattr(api(world.users[role]), method)(path, **kwargs)
         transaction.set_rollback(True)
     return response
+
+
+# --- the role × phase matrix ---------------------------------------------------------------------
+
+STAFF, PRESIDENT = {"staff"}, {"president"}
+COMMISSION = {"member", "conflicted", "president"}
+APPLICANTS = {"applicant", "other_applicant"}
+AUTHENTICATED = set(ROLES) - {"anonymous"}
+
+
+def by_role(default: int, **statuses) -> dict:
+    """{role: status}: ``default`` for every signed-in role not named, 401 for the anonymous."""
+    table = {role: default for role in ROLES}
+    table["anonymous"] = 401
+    table.update(statuses)
+    return table
+
+
+def only(role_statuses: dict, others: int) -> dict:
+    return by_role(others, **role_statuses)
+
+
+def in_phases(statuses: dict, otherwise: int) -> dict:
+    """{phase: status} for the phases named, ``otherwise`` in the others."""
+    return {phase: statuses.get(phase, otherwise) for phase in PHASES}
+
+
+def expected(endpoint: str, phase: str) -> dict:
+    """The status every role gets from ``endpoint`` in ``phase``."""
+    later = phase not in ("admissibility", "review")
+    ranked = phase not in ("admissibility", "review")
+    appealed = phase in ("appeal", "final", "allocation")
+    reviewing = phase != "admissibility"
+    public = {role: (200 if ranked else 404) for role in ROLES}
+    staff_step = lambda statuses, otherwise: only(  # noqa: E731
+        {"staff": in_phases(statuses, otherwise)[phase]}, 403)
+    applicant_step = lambda statuses, otherwise: only(  # noqa: E731
+        {"applicant": in_phases(statuses, otherwise)[phase], "staff": 403}, 404)
+    table = {
+        # public
+        "rankings_list": {role: 200 for role in ROLES},
+        "ranking_detail": public,
+        "ranking_csv": public,
+        "ranking_publish": staff_step({}, 409),  # review: final scores missing; later: not at this stage
+        # staff and the president
+        "progress": only({"staff": 200, "president": 200}, 403),
+        "commission_list": only({"staff": 200, **{r: 200 for r in COMMISSION}}, 403),
+        "staff_list": only({"staff": 200}, 403),
+        "staff_detail": only({"staff": 200, "president": 403}, 404),
+        "admissibility": only({"staff": 200 if phase == "admissibility" else 409, "president": 403}, 404),
+        "integration_request": only({"staff": 201 if phase == "admissibility" else 409, "president": 403}, 404),
+        "assignment_adjust": only({"staff": 400 if phase == "review" else 409, "president": 403}, 404),
+        # calls.evaluation.final_score_set checks no stage: consensus values can be set at any time.
+        "final_scores": only({"staff": 200, "president": 200}, 404),
+        "open_review": staff_step({"review": 200}, 409),
+        "assign_reviewers": staff_step({"review": 200}, 409),
+        "compute_final_scores": staff_step({}, 409),
+        "draw_seed": staff_step({"admissibility": 200, "review": 200}, 409),
+        "run_allocation": staff_step({}, 409),
+        "expire_awards": staff_step({}, 200),
+        "appeals_list": by_role(200),
+        "appeal_detail": only({"staff": 200, "president": 200} if appealed else {}, 404),
+        "appeal_decide": only({r: (200 if phase == "appeal" else 409) for r in ("staff", "president")}
+                              if appealed else {}, 404),
+        # the commission
+        "reviews_list": by_role(200),
+        "review_detail": only({"member": 200} if reviewing else {}, 404),
+        "review_scores": only({"member": 200 if phase == "review" else 409} if reviewing else {}, 404),
+        "commission_apps": by_role(200),
+        "commission_app_detail": only({"staff": 200, "member": 200, "president": 200, "conflicted": 403}, 404),
+        "commission_file": only({"staff": 200, "member": 200, "president": 200, "conflicted": 403}, 404),
+        "conflict_declare": only({"member": 200, "president": 200, "conflicted": 400, "staff": 403}, 404),
+        # applicants
+        "outcome": only({"applicant": 200, "staff": 200}, 404),
+        "integration_upload": applicant_step({"admissibility": 201}, 409),
+        "integration_answer": applicant_step({"admissibility": 400}, 409),  # admissibility: nothing uploaded
+        "appeal_file": applicant_step({"provisional": 201, "appeal": 201}, 409),
+        "preferences": applicant_step({"final": 200}, 409),
+        "awards_list": by_role(200),
+        "award_accept": only({"applicant": 200, "staff": 403} if phase == "allocation" else {}, 404),
+        "award_renounce": only({"applicant": 200, "staff": 403} if phase == "allocation" else {}, 404),
+    }[endpoint]
+    table.setdefault("anonymous", 401)
+    assert later or not later  # phases are named explicitly above
+    return table
+
+
+def endpoint_request(world: World, endpoint: str):
+    """(method, path, client keyword arguments) of one endpoint of the matrix."""
+    call = f"/api/v1/calls/{world.call.code}"
+    target = world.target
+    third = world.apps[3]
+    assignment = world.assignment()
+    appeal = world.appeal()
+    award = world.award()
+    file_id = target.files.get().pk
+    spaces = list(world.call.offered_spaces.order_by("-id").values_list("id", flat=True))
+    outcome = f"/api/v1/outcomes/{target.pk}"
+    request_id = world.integration.pk
+    json = {"format": "json"}
+    return {
+        "rankings_list": ("get", f"{call}/rankings/", {}),
+        "ranking_detail": ("get", f"{call}/rankings/provisional/", {}),
+        "ranking_csv": ("get", f"{call}/rankings/provisional/csv", {}),
+        "ranking_publish": ("post", f"{call}/rankings/", {"data": {"kind": "provisional"}, **json}),
+        "progress": ("get", f"{call}/evaluation/progress/", {}),
+        "commission_list": ("get", f"{call}/commission/", {}),
+        "staff_list": ("get", f"/api/v1/evaluation/applications/?call={world.call.code}", {}),
+        "staff_detail": ("get", f"/api/v1/evaluation/applications/{target.pk}/", {}),
+        "admissibility": ("post", f"/api/v1/evaluation/applications/{third.pk}/admissibility/",
+                          {"data": {"decision": "admitted"}, **json}),
+        "integration_request": ("post", f"/api/v1/evaluation/applications/{third.pk}/integration-requests/",
+                                {"data": {"items": ["DURC"], "deadline": (AFTER + dt.timedelta(days=60)).isoformat()},
+                                 **json}),
+        "assignment_adjust": ("post", f"/api/v1/evaluation/applications/{target.pk}/assignments/",
+                              {"data": {"member": world.members["conflicted"].pk, "assigned": True}, **json}),
+        "final_scores": ("put", f"/api/v1/evaluation/applications/{target.pk}/final-scores/",
+                         {"data": {"quality": {"points": 40, "minutes": "Minutes no. 2"}}, **json}),
+        "open_review": ("post", f"{call}/evaluation/open-review/", {}),
+        "assign_reviewers": ("post", f"{call}/evaluation/assign-reviewers/", {}),
+        "compute_final_scores": ("post", f"{call}/evaluation/compute-final-scores/", {}),
+        "draw_seed": ("post", f"{call}/evaluation/draw-seed/", {"data": {"seed": "another-public-seed"}, **json}),
+        "run_allocation": ("post", f"{call}/evaluation/run-allocation/", {}),
+        "expire_awards": ("post", f"{call}/evaluation/expire-awards/", {}),
+        "appeals_list": ("get", f"/api/v1/appeals/?call={world.call.code}", {}),
+        "appeal_detail": ("get", f"/api/v1/appeals/{appeal.pk if appeal else MISSING}/", {}),
+        "appeal_decide": ("post", f"/api/v1/appeals/{appeal.pk if appeal else MISSING}/decide/",
+                          {"data": {"accepted": False, "decision": "The scores stand."}, **json}),
+        "reviews_list": ("get", "/api/v1/reviews/", {}),
+        "review_detail": ("get", f"/api/v1/reviews/{assignment.pk if assignment else MISSING}/", {}),
+        "review_scores": ("put", f"/api/v1/reviews/{assignment.pk if assignment else MISSING}/scores/",
+                          {"data": {"quality": {"points": 50}}, **json}),
+        "commission_apps": ("get", f"/api/v1/reviews/applications/?call={world.call.code}", {}),
+        "commission_app_detail": ("get", f"/api/v1/reviews/applications/{target.pk}/", {}),
+        "commission_file": ("get", f"/api/v1/reviews/applications/{target.pk}/files/{file_id}/", {}),
+        "conflict_declare": ("post", f"/api/v1/reviews/applications/{target.pk}/conflict/",
+                             {"data": {"has_conflict": False}, **json}),
+        "outcome": ("get", f"{outcome}/", {}),
+        "integration_upload": ("post", f"{outcome}/integration/{request_id}/documents/",
+                               {"data": {"item": "Visura camerale", "file": SimpleUploadedFile("v.pdf", PDF_BYTES)},
+                                "format": "multipart"}),
+        "integration_answer": ("post", f"{outcome}/integration/{request_id}/answer/", {}),
+        "appeal_file": ("post", f"{outcome}/appeals/", {"data": {"text": "Jobs were misread"}, **json}),
+        "preferences": ("put", f"{outcome}/preferences/", {"data": {"space_ids": spaces}, **json}),
+        "awards_list": ("get", "/api/v1/awards/", {}),
+        "award_accept": ("post", f"/api/v1/awards/{award.pk if award else MISSING}/accept/", {}),
+        "award_renounce": ("post", f"/api/v1/awards/{award.pk if award else MISSING}/renounce/",
+                           {"data": {"reason": "Moved abroad"}, **json}),
+    }[endpoint]
+
+
+ENDPOINTS = (
+    "rankings_list", "ranking_detail", "ranking_csv", "ranking_publish", "progress", "commission_list", "staff_list",
+    "staff_detail", "admissibility", "integration_request", "assignment_adjust", "final_scores", "open_review",
+    "assign_reviewers", "compute_final_scores", "draw_seed", "run_allocation", "expire_awards", "appeals_list",
+    "appeal_detail", "appeal_decide", "reviews_list", "review_detail", "review_scores", "commission_apps",
+    "commission_app_detail", "commission_file", "conflict_declare", "outcome", "integration_upload",
+    "integration_answer", "appeal_file", "preferences", "awards_list", "award_accept", "award_renounce",
+)
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_every_role_gets_what_the_rules_allow_in_every_phase(db, phase):
+    world = make_world(phase)
+    mismatches = []
+    for endpoint in ENDPOINTS:
+        want = expected(endpoint, phase)
+        for role in ROLES:
+            method, path, kwargs = endpoint_request(world, endpoint)  # a fresh upload each time
+            response = call_api(world, role, method, path, **kwargs)
+            if response.status_code != want[role]:
+                body = response.content[:160] if not getattr(response, "streaming", False) else b"<file>"
+                mismatches.append(f"{endpoint} as {role}: {response.status_code} (want {want[role]}) {body!r}")
+    assert mismatches == [], "\n".join(mismatches)
