@@ -160,9 +160,8 @@ class UploadForm(forms.Form):
         upload = self.cleaned_data["file"]
         # Refused before reading it into memory; the content checks run in the domain.
         if upload.size > self.max_mb * 1024 * 1024:
-            raise ValidationError(
-                _("The file is %(size).1f MB; the limit is %(max)d MB.") % {"size": upload.size / 1048576, "max": self.max_mb}
-            )
+            raise ValidationError(_("The file is %(size).1f MB; the limit is %(max)d MB.") % {
+                "size": upload.size / 1048576, "max": self.max_mb})
         return upload
 
 
@@ -177,7 +176,8 @@ class WithdrawForm(forms.Form):
 class RomeDateTimeField(forms.DateTimeField):
     """A date and time typed as Europe/Rome wall-clock time (the legal time of deadlines)."""
 
-    widget = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 60, "class": "form-control"}, format="%Y-%m-%dT%H:%M")
+    widget = forms.DateTimeInput(
+        attrs={"type": "datetime-local", "step": 60, "class": "form-control"}, format="%Y-%m-%dT%H:%M")
     input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 
     def to_python(self, value):
@@ -225,7 +225,8 @@ class CopyCallForm(forms.Form):
     def clean_code(self):
         code = self.cleaned_data["code"]
         if Call.objects.filter(code__iexact=code).exists():
-            raise ValidationError(_("A call with the code “%(code)s” exists already: choose another code.") % {"code": code})
+            raise ValidationError(
+                _("A call with the code “%(code)s” exists already: choose another code.") % {"code": code})
         return code
 
 

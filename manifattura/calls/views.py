@@ -3,8 +3,9 @@
 Views are thin: they read through ``calls.queries``, ask the ``rules`` permissions, call
 ``calls.domain`` for every change and render. Access (may see, may manage) is asked with
 ``user.has_perm``; whether an action is possible *now* (the call's phase, the application's state) with
-``rules.has_perm``, which no superuser bypasses, so buttons and refusals follow the call's window. Every refusal is a message that says what to do, and
-nothing typed is lost: answers are saved even when they need fixing.
+``rules.has_perm``, which no superuser bypasses, so buttons and refusals follow the call's window.
+Every refusal is a message that says what to do, and nothing typed is lost: answers are saved even
+when they need fixing.
 """
 
 import csv
@@ -487,7 +488,8 @@ def receipt_pdf_download(request, pk):
         return denied
     submission = _receipt_submission(request, application)
     response = HttpResponse(receipt_pdf(submission), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="receipt-{submission.call.code}-{submission.protocol:06d}.pdf"'
+    filename = f"receipt-{submission.call.code}-{submission.protocol:06d}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -602,12 +604,14 @@ def manage_export_csv(request, code):
     yes, no = _("yes"), _("no")
     for application in applications.iterator(chunk_size=500):
         submission = application.current_submission
+        received = ""
         if submission:
             submission.call = call
-            received = timezone.localtime(submission.received_at, clock.ROME) if submission.received_at else None
+            local = timezone.localtime(submission.received_at, clock.ROME)
+            received = local.strftime("%Y-%m-%d %H:%M:%S.") + f"{local.microsecond // 1000:03d}"
         writer.writerow([
             submission.protocol_label if submission else "",
-            (received.strftime("%Y-%m-%d %H:%M:%S.") + f"{received.microsecond // 1000:03d}") if submission and received else "",
+            received,
             application.organization.legal_name,
             application.organization.vat_number,
             application.get_status_display(),
@@ -618,7 +622,8 @@ def manage_export_csv(request, code):
             application.version_count,
         ])
     response = HttpResponse(buffer.getvalue().encode("utf-8"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="applications-{call.code}-{clock.local_now():%Y%m%d-%H%M}.csv"'
+    filename = f"applications-{call.code}-{clock.local_now():%Y%m%d-%H%M}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -722,6 +727,7 @@ def manage_copy(request, code):
                 form.add_error("code", problem)
         else:
             messages.success(request, _(
-                "The call was copied as “%(code)s”, a draft: set its dates, check it and publish it.") % {"code": copy.code})
+                "The call was copied as “%(code)s”, a draft: set its dates, check it and publish it."
+            ) % {"code": copy.code})
             return redirect("admin:calls_call_change", copy.pk)
     return render(request, "calls/manage.html", _manage_context(request, call, copy_form=form))

@@ -98,4 +98,5 @@ def calls_script_messages():
         "network": _("Not saved: the connection failed. What you typed is still here: press Save again."),
         "server": _("Not saved: the server answered with an error. What you typed is still here: try again in a moment."),
         "sending": _("Sending…"),
+        "unsavedSubmit": _("Some changes are not saved and would not be part of the submission. Submit anyway?"),
     }, "calls-messages")

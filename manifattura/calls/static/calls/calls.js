@@ -125,6 +125,13 @@
     if (form.dataset.sectionForm !== undefined) delete form.dataset.dirty;
     if (form.dataset.submitOnce === undefined) return;
     if (form.dataset.sending) { event.preventDefault(); return; }
+    var unsaved = document.querySelectorAll("form[data-section-form][data-dirty]");
+    if (unsaved.length && !window.confirm(msg("unsavedSubmit",
+        "Some changes are not saved and would not be part of the submission. Submit anyway?"))) {
+      event.preventDefault();
+      return;
+    }
+    unsaved.forEach(function (f) { delete f.dataset.dirty; });
     form.dataset.sending = "1";
     var button = form.querySelector("button[type=submit]");
     if (button) {
