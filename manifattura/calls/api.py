@@ -114,9 +114,10 @@ class DomainErrorsMixin:
         elif isinstance(exc, FileRejected):
             exc = ValidationError({"file": [str(exc)]})
         # Errors are JSON even when a download was negotiated.
-        if isinstance(getattr(self.request, "accepted_renderer", None), BinaryRenderer):
-            self.request.accepted_renderer = JSONRenderer()
-            self.request.accepted_media_type = JSONRenderer.media_type
+        request = getattr(self, "request", None)
+        if isinstance(getattr(request, "accepted_renderer", None), BinaryRenderer):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
         if isinstance(exc, domain.SubmissionRefused):
             code = status.HTTP_409_CONFLICT if exc.code in PHASE_REFUSALS else status.HTTP_422_UNPROCESSABLE_ENTITY
             return Response({"code": exc.code, "problems": exc.problems}, status=code)

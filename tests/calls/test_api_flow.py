@@ -565,3 +565,20 @@ def test_submit_runs_only_the_domain_queries_and_the_token_lookup(db, mode):
     assert retry.json() == response.json()
     print(f"retry with the same key: {len(queries)} statements")
     assert len(queries) == 2 + (mode == SelectionMode.FIRST_COME)
+
+
+def test_download_errors_are_json_even_when_a_pdf_was_asked_for(open_call):
+    application, user = ready_application(open_call)
+    client = api(user)
+    missing = client.get(f"/api/v1/applications/{application.pk}/receipt.pdf")
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/json"
+    assert "not been submitted" in missing.json()["detail"]
+    asked = client.get(f"/api/v1/applications/{application.pk}/receipt/", HTTP_ACCEPT="application/pdf")
+    assert asked.status_code == 404 and asked["Content-Type"] == "application/json"
+    gone = client.get(f"/api/v1/applications/{application.pk}/files/999999/", HTTP_ACCEPT="application/pdf")
+    assert gone.status_code == 404 and gone["Content-Type"] == "application/json"
+    client.post(f"/api/v1/applications/{application.pk}/submit/")
+    asked = client.get(f"/api/v1/applications/{application.pk}/receipt/", HTTP_ACCEPT="application/pdf")
+    assert asked.status_code == 200 and asked.content.startswith(b"%PDF")
+    assert client.get(f"/api/v1/applications/{application.pk}/receipt/").json()["protocol"] == 1
