@@ -1,4 +1,6 @@
-"""Milan's zones for tests that need many fresh databases: the shipped files are parsed once per
+"""Fixtures for the places tests.
+
+Milan's zones for tests that need many fresh databases: the shipped files are parsed once per
 session (as ``zones_replace`` would store them) and the rows copied in with one query per test.
 
 ``tests/conftest.py``'s ``milan_zones`` goes through the importer (and writes audit entries); use it

@@ -17,9 +17,6 @@ from manifattura.places.enums import SiteStatus, SpaceAvailability
 from manifattura.places.models import Site, Space, Zone
 from manifattura.places.sites_import import lifecycle_path
 
-from tests.places.milan import milan_zones_copy  # noqa: F401 - fixture
-
-
 
 @pytest.fixture(autouse=True)
 def _english():

@@ -13,9 +13,7 @@ from manifattura.places.domain import site_change_status, site_create, site_upda
 from manifattura.places.enums import SITE_TRANSITIONS, SiteStatus, SurfaceSource
 from manifattura.places.importers import MILAN_MUNICIPI, MILAN_NIL
 from manifattura.places.models import Site
-
 from tests.factories import SiteFactory
-from tests.places.milan import milan_zones_copy  # noqa: F401 - fixture
 
 ALL_PAIRS = [(a, b) for a in SiteStatus.values for b in SiteStatus.values]
 ALLOWED = [(a, b) for a, b in ALL_PAIRS if b in SITE_TRANSITIONS[a]]

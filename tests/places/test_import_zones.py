@@ -13,9 +13,7 @@ from manifattura.__main__ import main
 from manifattura.core.models import ActionLog
 from manifattura.places.enums import ZoneKind
 from manifattura.places.models import Zone
-
 from tests.factories import SiteFactory
-
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,6 @@ from manifattura.places import sites_import
 from manifattura.places.enums import SiteStatus, SurfaceSource
 from manifattura.places.models import Site
 
-from tests.places.milan import milan_zones_copy  # noqa: F401 - fixture
-
 DATA = Path(__file__).resolve().parent / "data"
 BUILDINGS = DATA / "milan_buildings.geojson"
 OSM_OPTIONS = ["--map", "ref_code=osm_id", "--map", "address={addr:street} {addr:housenumber}",
