@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import OperationalError, connection, transaction
@@ -20,8 +21,28 @@ def audit_record(*, verb: str, actor=None, obj=None, data: dict | None = None) -
     Linking into the chain happens after commit, in its own short transaction, so no writer waits
     for another writer's chain position.
     """
-    entry = ActionLog.objects.create(
-        created_at=clock.now(),
+    entry = _new_entry(verb=verb, actor=actor, obj=obj, data=data, at=clock.now())
+    entry.save(force_insert=True)
+    _link_after_commit()
+    return entry
+
+
+def audit_record_many(*, verb: str, actor=None, entries: Iterable[tuple[object, dict | None]]) -> list:
+    """Append one entry per (object, data) pair, in order, with one INSERT per 1000 entries.
+
+    The same entries ``audit_record`` would write one by one (for bulk domain functions).
+    """
+    now = clock.now()
+    rows = [_new_entry(verb=verb, actor=actor, obj=obj, data=data, at=now) for obj, data in entries]
+    ActionLog.objects.bulk_create(rows, batch_size=1000)
+    if rows:
+        _link_after_commit()
+    return rows
+
+
+def _new_entry(*, verb: str, actor, obj, data: dict | None, at) -> ActionLog:
+    return ActionLog(
+        created_at=at,
         actor=actor if getattr(actor, "pk", None) else None,
         verb=verb,
         object_type=obj._meta.label_lower if obj is not None else "",
@@ -29,8 +50,6 @@ def audit_record(*, verb: str, actor=None, obj=None, data: dict | None = None) -
         object_repr=str(obj)[:300] if obj is not None else "",
         data=json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder)),
     )
-    _link_after_commit()
-    return entry
 
 
 def _link_after_commit() -> None:
