@@ -6,7 +6,8 @@ The import runs in two phases, so a bad file never leaves half its rows behind:
    labels, coordinates) and checked exactly as ``places.domain`` will check them; each valid record
    gets a plan (create, update or unchanged) and each invalid one its problems (row, field, message);
 2. **write** — only if no record is invalid (or the caller chose to skip invalid ones), the plans are
-   carried out in one transaction through ``site_create`` / ``site_update`` / ``site_change_status``,
+   carried out in one transaction through ``places.domain`` (``sites_create_many``, the bulk form of
+   ``site_create``, then ``site_update`` and ``site_change_status``),
    and one ``sites.import`` audit entry records the counts.
 
 Matching existing sites (so a re-import updates instead of duplicating):
@@ -51,8 +52,8 @@ from manifattura.places.domain import (
     allowed_statuses,
     apply_geometry,
     site_change_status,
-    site_create,
     site_update,
+    sites_create_many,
 )
 from manifattura.places.enums import (
     SITE_TRANSITIONS,
@@ -774,22 +775,32 @@ def outside_warning(plan: Plan, *, source: Source, index: zoning.ZoneIndex) -> s
     return _("%(row_word)s %(row)d falls outside every zone: check its coordinates") % where
 
 
+WRITE_BATCH = 1000  # new sites per bulk creation (and per progress line)
+
+
 @transaction.atomic
 def _write(plans: list[Plan], *, source: Source, result: ImportResult, by, index, progress) -> None:
+    """Carry out the plans: new sites in bulk, then lifecycle steps and updates one by one."""
     reason = _("Imported from %(file)s") % {"file": source.name or source.format}
-    total = len(plans)
+    total, done = len(plans), 0
     step = max(100, total // 10)
-    for done, plan in enumerate(plans, start=1):
-        if plan.site is None:
-            site = site_create(by=by, geometry=plan.geometry, index=index, **plan.values)
-            targets = lifecycle_path(site.status, plan.status) if plan.status else []
-        else:
-            site = plan.site
-            if plan.values or plan.geometry is not None:
-                site = site_update(site=site, by=by, geometry=plan.geometry, index=index, **plan.values)
-            targets = [plan.status] if plan.status else []
-        for status in targets:
-            site = site_change_status(site=site, to=status, by=by, reason=reason)
+    creates = [plan for plan in plans if plan.site is None]
+    for start in range(0, len(creates), WRITE_BATCH):
+        batch = creates[start:start + WRITE_BATCH]
+        sites = sites_create_many(by=by, items=[(p.geometry, p.values) for p in batch], index=index)
+        for plan, site in zip(batch, sites, strict=True):
+            for status in lifecycle_path(site.status, plan.status) if plan.status else []:
+                site = site_change_status(site=site, to=status, by=by, reason=reason)
+        done += len(batch)
+        if progress:
+            progress("write", done, total)
+    for plan in (plan for plan in plans if plan.site is not None):
+        site = plan.site
+        if plan.values or plan.geometry is not None:
+            site = site_update(site=site, by=by, geometry=plan.geometry, index=index, **plan.values)
+        if plan.status:
+            site_change_status(site=site, to=plan.status, by=by, reason=reason)
+        done += 1
         if progress and (done % step == 0 or done == total):
             progress("write", done, total)
     audit_record(
