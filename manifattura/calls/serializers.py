@@ -30,8 +30,8 @@ from manifattura.calls.models import (
     Call,
     CallDocument,
     Criterion,
-    Declaration,
     DeadlineExtension,
+    Declaration,
     FormSection,
     Question,
     Submission,
@@ -39,7 +39,6 @@ from manifattura.calls.models import (
 from manifattura.calls.queries import first_come_position_fast, first_come_resources_by_call
 from manifattura.core import clock
 from manifattura.places.models import Site, Space
-
 
 _ENUM_FIELD_CLASSES: dict[str, type] = {}
 

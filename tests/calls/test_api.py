@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from manifattura.calls import domain
-from manifattura.calls.enums import CallStatus, QuestionKind
+from manifattura.calls.enums import QuestionKind
 from manifattura.calls.models import Application, ApplicationFile, Call, Question, Submission
 from manifattura.core import clock
 from tests.calls.factories import PDF_BYTES, build_call, ready_application
@@ -204,7 +204,7 @@ def test_role_phase_matrix(db, endpoint, role, phase):
 @pytest.mark.parametrize("role", ROLES)
 def test_application_list_shows_only_what_the_role_may_see(db, role):
     world = make_world(phase="open")
-    MembershipFactory(user=world.users["other_member"]).organization  # another org, no application
+    MembershipFactory(user=world.users["other_member"])  # a second organization, without applications
     response = api(world.users[role]).get("/api/v1/applications/")
     if role == "anonymous":
         assert response.status_code == 401

@@ -21,9 +21,8 @@ from manifattura.calls.queries import (
     first_come_resources,
     first_come_resources_by_call,
 )
-from manifattura.core import clock
-from tests.calls.factories import PDF_BYTES, build_call, complete_answers, ready_application
-from tests.calls.test_api import T_CLOSE, T_OPEN, api, make_world, move_clock
+from tests.calls.factories import PDF_BYTES, build_call, ready_application
+from tests.calls.test_api import T_CLOSE, T_OPEN, api, move_clock
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 OPEN = T_OPEN + dt.timedelta(hours=1)
