@@ -8,7 +8,14 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from manifattura.core import clock
-from manifattura.core.audit import GENESIS, audit_link, audit_record, audit_verify, entry_digest
+from manifattura.core.audit import (
+    GENESIS,
+    audit_link,
+    audit_record,
+    audit_record_many,
+    audit_verify,
+    entry_digest,
+)
 from manifattura.core.models import ActionLog, ChainHead
 
 
@@ -163,3 +170,17 @@ def test_audit_verify_command_exits_1_on_tampering_and_lists_the_problem(db):
 
     assert caught.value.returncode == 1
     assert f"entry {entries[0].pk}: content does not match its hash" in out.getvalue()
+
+
+def test_audit_record_many_appends_entries_in_order_and_they_are_linked(
+    registered, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        entries = audit_record_many(verb="test.bulk", entries=[(registered, {"n": i}) for i in range(3)])
+
+    assert len(callbacks) == 1
+    stored = list(ActionLog.objects.filter(verb="test.bulk").order_by("chain_seq"))
+    assert [e.pk for e in stored] == [e.pk for e in entries]
+    assert [e.data for e in stored] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert {(e.object_type, e.object_id) for e in stored} == {("accounts.user", str(registered.pk))}
+    assert audit_verify() == (3, [])

@@ -9,7 +9,7 @@ from django.utils import translation
 from shapely.geometry import Point, shape
 
 from manifattura.core.models import ActionLog
-from manifattura.places.domain import site_change_status, site_create, site_update
+from manifattura.places.domain import site_change_status, site_create, site_update, sites_create_many
 from manifattura.places.enums import SITE_TRANSITIONS, SiteStatus, SurfaceSource
 from manifattura.places.importers import MILAN_MUNICIPI, MILAN_NIL
 from manifattura.places.models import Site
@@ -189,3 +189,46 @@ def test_site_create_is_audited(db, staff):
 
     entry = ActionLog.objects.get(verb="site.create")
     assert (entry.actor, entry.object_id, entry.data) == (staff, str(site.pk), {"status": "mapped"})
+
+
+# --- Bulk creation ---------------------------------------------------------------------------------
+
+def test_sites_create_many_creates_what_site_create_would_with_history_and_audit(milan_zones_copy, staff):
+    polygon = {"type": "Polygon", "coordinates": [[[9.16, 45.50], [9.161, 45.50], [9.161, 45.501],
+                                                   [9.16, 45.501], [9.16, 45.50]]]}
+
+    sites = sites_create_many(by=staff, items=[
+        (point(DUOMO), {"name": "Duomo", "ownership": "municipal", "ref_code": "R-1"}),
+        (polygon, {"name": "Bovisa", "ownership": "private"}),
+    ])
+
+    duomo, bovisa = (Site.objects.get(pk=site.pk) for site in sites)
+    assert (duomo.municipio.code, duomo.nil.name, duomo.is_periphery, duomo.ref_code) == ("1", "DUOMO", False, "R-1")
+    assert bovisa.surface_source == SurfaceSource.COMPUTED and bovisa.surface_m2 > 8000
+    assert [h.history_user for h in duomo.history.all()] == [staff]
+    entries = ActionLog.objects.filter(verb="site.create").order_by("id")
+    assert [(e.object_id, e.actor, e.data) for e in entries] == [
+        (str(duomo.pk), staff, {"status": "mapped"}), (str(bovisa.pk), staff, {"status": "mapped"})]
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_sites_create_many_refuses_a_used_ref_code_and_writes_nothing(db, stored):
+    if stored:
+        create(point(DUOMO), ref_code="R-1")
+    items = [(point(DUOMO), {"name": "A", "ownership": "municipal", "ref_code": "R-1"})]
+    items += [] if stored else [(point(CENTRALE), {"name": "B", "ownership": "municipal", "ref_code": "R-1"})]
+    before = (Site.objects.count(), ActionLog.objects.count())
+
+    with pytest.raises(ValidationError) as caught:
+        sites_create_many(by=None, items=items)
+
+    assert "R-1" in caught.value.message_dict["ref_code"][0]
+    assert (Site.objects.count(), ActionLog.objects.count()) == before
+
+
+def test_sites_create_many_validates_every_field(db):
+    with pytest.raises(ValidationError) as caught:
+        sites_create_many(by=None, items=[(point(DUOMO), {"name": "A", "ownership": "castle"})])
+
+    assert "ownership" in caught.value.message_dict
+    assert not Site.objects.exists()
