@@ -23,7 +23,12 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
@@ -38,7 +43,14 @@ from manifattura.calls import evaluation, rules
 from manifattura.calls import queries_evaluation as queries
 from manifattura.calls import ranking as rk
 from manifattura.calls import serializers_evaluation as ser
-from manifattura.calls.api import AUTHENTICATION, NOT_NOW, REFUSED, BinaryRenderer, Conflict, DomainErrorsMixin
+from manifattura.calls.api import (
+    AUTHENTICATION,
+    NOT_NOW,
+    REFUSED,
+    BinaryRenderer,
+    Conflict,
+    DomainErrorsMixin,
+)
 from manifattura.calls.enums_evaluation import AppealStatus, AwardStatus, RankingKind
 from manifattura.calls.files import FileRejected
 from manifattura.calls.models import (
@@ -410,7 +422,8 @@ class StaffApplicationViewSet(EvaluationViewSet):
     def list(self, request):
         self.require("calls.manage_evaluation")
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(ser.StaffApplicationSerializer(page, many=True, context=self._context()).data)
+        rows = ser.StaffApplicationSerializer(page, many=True, context=self._context()).data
+        return self.get_paginated_response(rows)
 
     def retrieve(self, request, pk=None):
         return self._detail(self._application("calls.manage_evaluation").pk)
@@ -755,7 +768,8 @@ class OutcomeViewSet(EvaluationViewSet):
 
     def retrieve(self, request, pk=None):
         application = self._application()
-        return Response(ser.OutcomeSerializer(self._outcome(application.pk), context=self.get_serializer_context()).data)
+        outcome = self._outcome(application.pk)
+        return Response(ser.OutcomeSerializer(outcome, context=self.get_serializer_context()).data)
 
     def _integration_request(self, application, request_id):
         found = next((r for r in application.integration_requests.all() if r.pk == int(request_id)), None)
@@ -869,7 +883,8 @@ class AwardViewSet(EvaluationViewSet):
 
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(ser.AwardSerializer(page, many=True, context=self.get_serializer_context()).data)
+        rows = ser.AwardSerializer(page, many=True, context=self.get_serializer_context()).data
+        return self.get_paginated_response(rows)
 
     def retrieve(self, request, pk=None):
         return self._detail(self._award().pk)

@@ -253,4 +253,7 @@ def load(*, stdout=None) -> dict:
                 _say(stdout, f"Demo call {code} exists already: left as it is")
             result[code] = call
     _say(stdout, f"Demo applicant: {APPLICANT_EMAIL} / {APPLICANT_PASSWORD} (acts for {organization})")
+    from manifattura.calls import demo_evaluation
+
+    result[demo_evaluation.CODE] = demo_evaluation.load(stdout=stdout)
     return result

@@ -28,7 +28,6 @@ from manifattura.calls.enums_evaluation import (
     CommissionRole,
     IntegrationStatus,
     RankingKind,
-    ScoreAggregation,
 )
 from manifattura.calls.models import (
     Appeal,
@@ -41,7 +40,11 @@ from manifattura.calls.models import (
     Ranking,
     RankingEntry,
 )
-from manifattura.calls.serializers import OfferedSpaceSerializer, OrganizationRefSerializer, enum_field
+from manifattura.calls.serializers import (
+    OfferedSpaceSerializer,
+    OrganizationRefSerializer,
+    enum_field,
+)
 from manifattura.core import clock
 
 REDACTED = "[…]"
@@ -102,7 +105,8 @@ def application_content(application, *, identity: bool, file_url) -> dict:
                 name = item.get("name", "") if identity else neutral_file_name(
                     protocol, answer.get("question"), index, item.get("name", ""))
                 entry = {"id": item.get("id"), "question": answer.get("question"), "name": name,
-                         "size": item.get("size"), "sha256": item.get("sha256"), "download_url": file_url(item.get("id"))}
+                         "size": item.get("size"), "sha256": item.get("sha256"),
+                         "download_url": file_url(item.get("id"))}
                 shown.append(entry)
                 files.append(entry)
             value = shown
@@ -785,7 +789,8 @@ class AwardSerializer(serializers.ModelSerializer):
 
 class OutcomeAwardSerializer(AwardSerializer):
     class Meta(AwardSerializer.Meta):
-        fields = [f for f in AwardSerializer.Meta.fields if f not in {"organization", "protocol", "call", "application"}]
+        fields = [f for f in AwardSerializer.Meta.fields
+                  if f not in {"organization", "protocol", "call", "application"}]
         read_only_fields = fields
 
 

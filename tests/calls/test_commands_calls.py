@@ -1,4 +1,4 @@
-"""Commands of the calls area: remind-drafts and load-demo-calls."""
+"""Commands of the calls area: remind-drafts, and the calls step of load-demo."""
 
 import datetime as dt
 import io
@@ -125,9 +125,9 @@ def _fill_demo_application(call, user, organization):
 
 def test_demo_calls_load_once_and_the_demo_applicant_can_apply_end_to_end(db):
     out = io.StringIO()
-    call_command("load-demo-calls", stdout=out)
-    call_command("load-demo-calls", stdout=out)
-    assert Call.objects.filter(is_demo=True).count() == 2
+    demo.load(stdout=out)
+    demo.load(stdout=out)
+    assert Call.objects.filter(is_demo=True).count() == 3  # open, upcoming, and the concluded one
     assert "exists already" in out.getvalue()
     space_call = Call.objects.get(code=demo.SPACE_CALL_CODE)
     grant_call = Call.objects.get(code=demo.GRANT_CALL_CODE)

@@ -2,6 +2,7 @@ import os
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -43,11 +44,20 @@ class PrivateStorage(FileSystemStorage):
 private_storage = PrivateStorage()
 
 
+RESERVED_CALL_CODES = {"mine", "applications", "files", "new"}
+
+
+def validate_call_code(value: str) -> None:
+    """Codes appear in URLs next to fixed paths (/calls/mine/ …): those words are taken."""
+    if value.lower() in RESERVED_CALL_CODES:
+        raise ValidationError(_("“%(code)s” is a reserved word: choose another code.") % {"code": value})
+
+
 class Call(models.Model):
     """A public call (bando): what it offers, its window, eligibility rules, form and rubric."""
 
     code = models.SlugField(
-        _("code"), max_length=40, unique=True,
+        _("code"), max_length=40, unique=True, validators=[validate_call_code],
         help_text=_("Short public code used in protocol numbers, e.g. MM-2026-01."),
     )
     kind = models.CharField(_("kind"), max_length=12, choices=CallKind.choices)
