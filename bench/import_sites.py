@@ -26,19 +26,38 @@ from common import REPO, log, scratch_dir  # noqa: E402
 
 SCENARIO = "import-sites"
 MANIFATTURA = str(Path(sys.executable).parent / "manifattura")
-MAPPING = ["--map", "ref_code=codice", "--map", "name=denominazione", "--map", "address=indirizzo",
-           "--map", "ownership=proprieta", "--map", "surface_m2=superficie", "--map", "recovery_cost=costo"]
+MAPPING = [
+    "--map",
+    "ref_code=codice",
+    "--map",
+    "name=denominazione",
+    "--map",
+    "address=indirizzo",
+    "--map",
+    "ownership=proprieta",
+    "--map",
+    "surface_m2=superficie",
+    "--map",
+    "recovery_cost=costo",
+]
 
 
 def write_csv(path: Path, rows: int, rng: random.Random) -> None:
     lines = ["codice;denominazione;indirizzo;proprieta;superficie;costo;lon;lat"]
     for i in range(rows):
-        lon, lat = 9.07 + rng.random() * 0.21, 45.39 + rng.random() * 0.14  # Milan's box and a margin
+        lon, lat = (
+            9.07 + rng.random() * 0.21,
+            45.39 + rng.random() * 0.14,
+        )  # Milan's box and a margin
         surface = f"{rng.randint(200, 15000):,}".replace(",", ".") + f",{rng.randint(0, 99):02d}"
         cost = f"{rng.randint(150, 4000) * 1000:,}".replace(",", ".") + ",00"
-        ownership = rng.choice(["Comunale", "Comunale", "Comunale", "Privata", "Altro ente pubblico"])
+        ownership = rng.choice(
+            ["Comunale", "Comunale", "Comunale", "Privata", "Altro ente pubblico"]
+        )
         lon_text, lat_text = f"{lon:.6f}".replace(".", ","), f"{lat:.6f}".replace(".", ",")
-        lines.append(f"B-{i:05d};Edificio {i};Via Esempio {i};{ownership};{surface};{cost};{lon_text};{lat_text}")
+        lines.append(
+            f"B-{i:05d};Edificio {i};Via Esempio {i};{ownership};{surface};{cost};{lon_text};{lat_text}"
+        )
     path.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -50,22 +69,35 @@ def _children_cpu() -> float:
 def manifattura(env: dict, *args: str) -> tuple[float, float, str]:
     """Run the console script; returns (wall seconds, CPU seconds, stdout)."""
     started, cpu = time.perf_counter(), _children_cpu()
-    done = subprocess.run([MANIFATTURA, *args, "--skip-checks"], env=env, cwd=REPO,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [MANIFATTURA, *args, "--skip-checks"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     elapsed, cpu = time.perf_counter() - started, _children_cpu() - cpu
     if done.returncode != 0:
-        raise RuntimeError(f"manifattura {' '.join(args)} failed:\n{done.stdout[-2000:]}\n"
-                           f"{done.stderr[-2000:]}")
+        raise RuntimeError(
+            f"manifattura {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        )
     return elapsed, cpu, done.stdout
 
 
 def run(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="bench/run.py import-sites")
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (its path is logged)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch folder (its path is logged)"
+    )
     args = parser.parse_args(argv or [])
     folder = scratch_dir("manifattura-import-")
-    env = {**os.environ, "MANIFATTURA_VAR_DIR": str(folder), "DJANGO_SETTINGS_MODULE": "manifattura.config.settings"}
+    env = {
+        **os.environ,
+        "MANIFATTURA_VAR_DIR": str(folder),
+        "DJANGO_SETTINGS_MODULE": "manifattura.config.settings",
+    }
     env.pop("DATABASE_URL", None)
     try:
         csv_path = folder / "inventario.csv"
@@ -76,9 +108,13 @@ def run(argv: list[str] | None = None) -> dict:
         first, first_cpu, out = manifattura(env, "import-sites", str(csv_path), *MAPPING)
         log(f"first import {first:.1f} s ({first_cpu:.1f} s CPU): {out.strip().splitlines()[-1]}")
         again, again_cpu, out_again = manifattura(env, "import-sites", str(csv_path), *MAPPING)
-        log(f"re-import {again:.1f} s ({again_cpu:.1f} s CPU): {out_again.strip().splitlines()[-1]}")
+        log(
+            f"re-import {again:.1f} s ({again_cpu:.1f} s CPU): {out_again.strip().splitlines()[-1]}"
+        )
         verify, verify_cpu, out_verify = manifattura(env, "audit-verify")
-        log(f"audit-verify {verify:.1f} s ({verify_cpu:.1f} s CPU): {out_verify.strip().splitlines()[0]}")
+        log(
+            f"audit-verify {verify:.1f} s ({verify_cpu:.1f} s CPU): {out_verify.strip().splitlines()[0]}"
+        )
         return {
             "rows": args.rows,
             "import_s": round(first, 1),

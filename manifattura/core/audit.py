@@ -27,7 +27,9 @@ def audit_record(*, verb: str, actor=None, obj=None, data: dict | None = None) -
     return entry
 
 
-def audit_record_many(*, verb: str, actor=None, entries: Iterable[tuple[object, dict | None]]) -> list:
+def audit_record_many(
+    *, verb: str, actor=None, entries: Iterable[tuple[object, dict | None]]
+) -> list[ActionLog]:
     """Append one entry per (object, data) pair, in order, with one INSERT per 1000 entries.
 
     The same entries ``audit_record`` would write one by one (for bulk domain functions).
@@ -53,9 +55,9 @@ def _new_entry(*, verb: str, actor, obj, data: dict | None, at) -> ActionLog:
 
 
 def _link_after_commit() -> None:
-    """Schedule one linking per transaction, however many entries it writes (bulk imports write thousands)."""
+    """Schedule one linking per transaction, however many entries it writes (imports write thousands)."""
     queued = transaction.get_connection().run_on_commit
-    # A callback already queued in this transaction (or in a savepoint enclosing this entry) will link it.
+    # A callback queued in this transaction (or in a savepoint enclosing this entry) will link it.
     if any(func is audit_link_quietly for _sids, func, _robust in queued):
         return
     transaction.on_commit(audit_link_quietly)
@@ -110,7 +112,7 @@ def audit_link(*, batch: int = 5000, wait: bool = True) -> int:
 
 
 def _save_links(entries: list[ActionLog]) -> None:
-    # One parameterised UPDATE per entry: bulk_update's CASE expression grows quadratic with the batch.
+    # One parameterised UPDATE per entry: bulk_update's CASE expression is quadratic in the batch.
     table = connection.ops.quote_name(ActionLog._meta.db_table)
     with connection.cursor() as cursor:
         cursor.executemany(

@@ -48,6 +48,7 @@ SPACE_AVAILABILITY = {
 # ref, name, address, Municipio, lon, lat, shape, ownership, condition, typology, cost (EUR), status,
 # spaces (name, use, m², floor, monthly fee EUR), story. Shape: ("point", declared m²) or
 # ("polygon", footprint m², width/height ratio): the polygon's surface is computed from it.
+# fmt: off
 SITES = [
     ("DEMO-001", "Ex deposito comunale di via Pontaccio", "Via Pontaccio 12", "1", 9.1880, 45.4720,
      ("point", 640), M, FAIR, Typology.PUBLIC_SERVICE, 420_000, SiteStatus.SURVEYED,
@@ -164,6 +165,7 @@ SITES = [
       ("Ufficio", OFFICE, 70, 1, 280)],
      "Municipal warehouses in Niguarda, surveyed and ready to be offered."),
 ]
+# fmt: on
 
 
 def footprint(lon: float, lat: float, area_m2: float, ratio: float) -> dict:
@@ -173,8 +175,11 @@ def footprint(lon: float, lat: float, area_m2: float, ratio: float) -> dict:
     half_lon = width / 2 / (111_320 * math.cos(math.radians(lat)))
     half_lat = height / 2 / 110_574
     ring = [
-        [lon - half_lon, lat - half_lat], [lon + half_lon, lat - half_lat],
-        [lon + half_lon, lat + half_lat], [lon - half_lon, lat + half_lat], [lon - half_lon, lat - half_lat],
+        [lon - half_lon, lat - half_lat],
+        [lon + half_lon, lat - half_lat],
+        [lon + half_lon, lat + half_lat],
+        [lon - half_lon, lat + half_lat],
+        [lon - half_lon, lat - half_lat],
     ]
     return {"type": "Polygon", "coordinates": [[[round(x, 7), round(y, 7)] for x, y in ring]]}
 
@@ -191,24 +196,54 @@ def _say(stdout, text: str) -> None:
 
 
 def _create_site(spec, *, staff) -> Site:
-    (ref, name, address, _municipio, lon, lat, shape, ownership, condition, typology, cost, status,
-     spaces, story) = spec
+    (
+        ref,
+        name,
+        address,
+        _municipio,
+        lon,
+        lat,
+        shape,
+        ownership,
+        condition,
+        typology,
+        cost,
+        status,
+        spaces,
+        story,
+    ) = spec
     if shape[0] == "point":
         geometry, surface = {"type": "Point", "coordinates": [lon, lat]}, Decimal(shape[1])
     else:
         geometry, surface = footprint(lon, lat, shape[1], shape[2]), None
     site = site_create(
-        by=staff, geometry=geometry, ref_code=ref, name=name, address=f"{address}, Milano",
-        description=f"Demo data (fictional). {story}", surface_m2=surface, ownership=ownership,
-        condition=condition, typology=typology, recovery_cost=Decimal(cost), is_demo=True,
+        by=staff,
+        geometry=geometry,
+        ref_code=ref,
+        name=name,
+        address=f"{address}, Milano",
+        description=f"Demo data (fictional). {story}",
+        surface_m2=surface,
+        ownership=ownership,
+        condition=condition,
+        typology=typology,
+        recovery_cost=Decimal(cost),
+        is_demo=True,
     )
     for step in lifecycle_path(site.status, status):
         site = site_change_status(site=site, to=step, by=staff, reason="Demo data")
     for space_name, use, surface_m2, floor, fee in spaces:
         space_create(
-            site=site, by=staff, name=space_name, use=use, surface_m2=Decimal(surface_m2), floor=floor,
-            monthly_fee=Decimal(fee), availability=SPACE_AVAILABILITY[status],
-            accessibility=_accessibility(floor), is_demo=True,
+            site=site,
+            by=staff,
+            name=space_name,
+            use=use,
+            surface_m2=Decimal(surface_m2),
+            floor=floor,
+            monthly_fee=Decimal(fee),
+            availability=SPACE_AVAILABILITY[status],
+            accessibility=_accessibility(floor),
+            is_demo=True,
         )
     return site
 
@@ -219,20 +254,34 @@ def load(*, stdout=None) -> dict:
     staff = staff_user(stdout=stdout)
     if not Zone.objects.filter(kind=ZoneKind.MUNICIPIO).exists():
         result = load_milan_zones(by=staff)
-        _say(stdout, _("Milan zones loaded: %(municipi)d Municipi, %(nil)d NIL.")
-             % {"municipi": result["municipi"]["created"], "nil": result["nil"]["created"]})
-    existing = set(Site.objects.filter(ref_code__in=[s[0] for s in SITES]).values_list("ref_code", flat=True))
+        _say(
+            stdout,
+            _("Milan zones loaded: %(municipi)d Municipi, %(nil)d NIL.")
+            % {"municipi": result["municipi"]["created"], "nil": result["nil"]["created"]},
+        )
+    existing = set(
+        Site.objects.filter(ref_code__in=[s[0] for s in SITES]).values_list("ref_code", flat=True)
+    )
     created = []
     for spec in SITES:
         if spec[0] in existing:
             continue
         site = _create_site(spec, staff=staff)
         created.append(site)
-        spaces = ngettext("%(count)d space", "%(count)d spaces", len(spec[12])) % {"count": len(spec[12])}
-        _say(stdout, _("Demo site created: %(ref)s %(name)s (%(zone)s, %(status)s, %(spaces)s)") % {
-            "ref": site.ref_code, "name": site.name, "zone": site.municipio or _("outside every zone"),
-            "status": site.get_status_display(), "spaces": spaces,
-        })
+        spaces = ngettext("%(count)d space", "%(count)d spaces", len(spec[12])) % {
+            "count": len(spec[12])
+        }
+        _say(
+            stdout,
+            _("Demo site created: %(ref)s %(name)s (%(zone)s, %(status)s, %(spaces)s)")
+            % {
+                "ref": site.ref_code,
+                "name": site.name,
+                "zone": site.municipio or _("outside every zone"),
+                "status": site.get_status_display(),
+                "spaces": spaces,
+            },
+        )
     if not created:
         _say(stdout, _("Demo sites: all %(count)d exist already.") % {"count": len(SITES)})
     return {"created": created}

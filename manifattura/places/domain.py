@@ -85,9 +85,11 @@ def _new_site(geometry, fields: dict, *, index: zoning.ZoneIndex | None) -> Site
 
 
 @transaction.atomic
-def sites_create_many(*, by, items: list[tuple[dict, dict]], index: zoning.ZoneIndex | None = None) -> list[Site]:
-    """Create sites from (geometry, fields) pairs exactly as ``site_create`` creates one — same checks,
-    derived zones and surface, a history row and a ``site.create`` audit entry each — in bulk statements.
+def sites_create_many(
+    *, by, items: list[tuple[dict, dict]], index: zoning.ZoneIndex | None = None
+) -> list[Site]:
+    """Create sites from (geometry, fields) pairs exactly as ``site_create`` creates one (same checks,
+    derived zones and surface, a history row and a ``site.create`` audit entry each) in bulk.
 
     A ``ref_code`` repeated in the batch or already stored raises ``ValidationError`` and nothing is
     written. Returns the sites, saved, in the order of ``items``.
@@ -96,17 +98,23 @@ def sites_create_many(*, by, items: list[tuple[dict, dict]], index: zoning.ZoneI
     sites = [_new_site(geometry, fields, index=index) for geometry, fields in items]
     for site in sites:
         # Uniqueness is checked below for the whole batch with one query per 500 references.
-        site.full_clean(exclude=["geometry", "municipio", "nil"], validate_unique=False, validate_constraints=False)
+        site.full_clean(
+            exclude=["geometry", "municipio", "nil"], validate_unique=False, validate_constraints=False
+        )
     refs = [site.ref_code for site in sites if site.ref_code]
     clashes = {ref for ref, count in Counter(refs).items() if count > 1}
     for start in range(0, len(refs), 500):
-        clashes.update(Site.objects.filter(ref_code__in=refs[start:start + 500]).values_list("ref_code", flat=True))
+        stored = Site.objects.filter(ref_code__in=refs[start : start + 500])
+        clashes.update(stored.values_list("ref_code", flat=True))
     if clashes:
         raise ValidationError({"ref_code": _("These references are used already: %(refs)s.")
                                % {"refs": ", ".join(sorted(clashes))}})
     Site.objects.bulk_create(sites, batch_size=500)
-    Site.history.bulk_history_create(sites, batch_size=500, default_user=by if getattr(by, "pk", None) else None)
-    audit_record_many(verb="site.create", actor=by, entries=[(site, {"status": site.status}) for site in sites])
+    user = by if getattr(by, "pk", None) else None
+    Site.history.bulk_history_create(sites, batch_size=500, default_user=user)
+    audit_record_many(
+        verb="site.create", actor=by, entries=[(site, {"status": site.status}) for site in sites]
+    )
     return sites
 
 

@@ -84,28 +84,62 @@ AUTO_COLUMNS = {
 # Words Italian inventories commonly use, in addition to every configured language's labels.
 ENUM_SYNONYMS: dict[str, dict[str, str]] = {
     "ownership": {
-        "comunale": "municipal", "comune": "municipal",
-        "altro ente pubblico": "other_public", "ente pubblico": "other_public", "demaniale": "other_public",
-        "statale": "other_public", "regionale": "other_public", "pubblica": "other_public",
-        "privata": "private", "privato": "private",
+        "comunale": "municipal",
+        "comune": "municipal",
+        "altro ente pubblico": "other_public",
+        "ente pubblico": "other_public",
+        "demaniale": "other_public",
+        "statale": "other_public",
+        "regionale": "other_public",
+        "pubblica": "other_public",
+        "privata": "private",
+        "privato": "private",
     },
     "condition": {
-        "buono": "good", "buone": "good", "discreto": "fair", "discrete": "fair", "sufficiente": "fair",
-        "scarso": "poor", "scarse": "poor", "cattivo": "poor", "pessimo": "poor", "degradato": "poor",
-        "rudere": "ruin", "crollato": "ruin", "sconosciuto": "unknown", "non noto": "unknown",
-        "n.d.": "unknown", "nd": "unknown",
+        "buono": "good",
+        "buone": "good",
+        "discreto": "fair",
+        "discrete": "fair",
+        "sufficiente": "fair",
+        "scarso": "poor",
+        "scarse": "poor",
+        "cattivo": "poor",
+        "pessimo": "poor",
+        "degradato": "poor",
+        "rudere": "ruin",
+        "crollato": "ruin",
+        "sconosciuto": "unknown",
+        "non noto": "unknown",
+        "n.d.": "unknown",
+        "nd": "unknown",
     },
     "typology": {
-        "produttivo": "productive", "industriale": "productive", "artigianale": "productive",
-        "residenziale": "residential", "terziario": "tertiary", "uffici": "tertiary",
-        "commerciale": "commercial", "rurale": "rural", "agricolo": "rural", "cascina": "rural",
-        "servizio pubblico": "public_service", "servizi pubblici": "public_service",
-        "area libera": "open_area", "area aperta": "open_area", "altro": "other",
+        "produttivo": "productive",
+        "industriale": "productive",
+        "artigianale": "productive",
+        "residenziale": "residential",
+        "terziario": "tertiary",
+        "uffici": "tertiary",
+        "commerciale": "commercial",
+        "rurale": "rural",
+        "agricolo": "rural",
+        "cascina": "rural",
+        "servizio pubblico": "public_service",
+        "servizi pubblici": "public_service",
+        "area libera": "open_area",
+        "area aperta": "open_area",
+        "altro": "other",
     },
     "status": {
-        "mappato": "mapped", "censito": "mapped", "sopralluogo effettuato": "surveyed",
-        "verificato": "surveyed", "a bando": "offered", "assegnato": "assigned",
-        "in recupero": "under_recovery", "attivo": "active", "ritirato": "withdrawn",
+        "mappato": "mapped",
+        "censito": "mapped",
+        "sopralluogo effettuato": "surveyed",
+        "verificato": "surveyed",
+        "a bando": "offered",
+        "assegnato": "assigned",
+        "in recupero": "under_recovery",
+        "attivo": "active",
+        "ritirato": "withdrawn",
     },
 }
 
@@ -173,12 +207,17 @@ class ImportResult:
 
     def counts(self) -> dict:
         return {
-            "rows": self.total, "created": self.created, "updated": self.updated,
-            "unchanged": self.unchanged, "skipped": self.skipped, "invalid": self.invalid,
+            "rows": self.total,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "invalid": self.invalid,
         }
 
 
 # Reading -----------------------------------------------------------------------------------------
+
 
 def read_source(path: Path | str) -> Source:
     """Read a GeoJSON or CSV file into records; raises ``ImportFileError`` if it cannot be read."""
@@ -186,16 +225,22 @@ def read_source(path: Path | str) -> Source:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ImportFileError(_("Cannot read %(file)s: %(error)s") % {"file": path, "error": exc.strerror}) from exc
+        raise ImportFileError(
+            _("Cannot read %(file)s: %(error)s") % {"file": path, "error": exc.strerror}
+        ) from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportFileError(
-            _("%(file)s is not UTF-8 text: save it as UTF-8 (“CSV UTF-8” in spreadsheets) and try again.")
+            _(
+                "%(file)s is not UTF-8 text: save it as UTF-8 (“CSV UTF-8” in spreadsheets) and try again."
+            )
             % {"file": path.name}
         ) from None
     suffix = path.suffix.lower()
-    if suffix in {".geojson", ".json"} or (suffix not in {".csv", ".tsv", ".txt"} and text.lstrip()[:1] == "{"):
+    if suffix in {".geojson", ".json"} or (
+        suffix not in {".csv", ".tsv", ".txt"} and text.lstrip()[:1] == "{"
+    ):
         source = read_geojson(text)
     else:
         source = read_csv(text)
@@ -267,6 +312,7 @@ def read_csv(text: str) -> Source:
 
 # Options -----------------------------------------------------------------------------------------
 
+
 def parse_pairs(items: Iterable[str], *, option: str, allowed: Iterable[str]) -> dict[str, str]:
     """``["a=b", ...]`` into a dict, refusing targets outside ``allowed`` with the list of valid ones."""
     allowed = tuple(allowed)
@@ -276,11 +322,14 @@ def parse_pairs(items: Iterable[str], *, option: str, allowed: Iterable[str]) ->
         target = target.strip()
         if not sep or not target:
             raise ImportFileError(
-                _("%(option)s needs FIELD=VALUE, got “%(item)s”.") % {"option": option, "item": item}
+                _("%(option)s needs FIELD=VALUE, got “%(item)s”.")
+                % {"option": option, "item": item}
             )
         if target not in allowed:
             raise ImportFileError(
-                _("%(option)s: “%(field)s” is not a field you can set here; use one of: %(allowed)s.")
+                _(
+                    "%(option)s: “%(field)s” is not a field you can set here; use one of: %(allowed)s."
+                )
                 % {"option": option, "field": target, "allowed": ", ".join(allowed)}
             )
         pairs[target] = value.strip()
@@ -404,7 +453,8 @@ def parse_coordinate(value) -> float:
             number = float(text)
         except ValueError:
             raise ValueError(
-                _("“%(value)s” is not a coordinate: write decimal degrees like 9.1916") % {"value": value}
+                _("“%(value)s” is not a coordinate: write decimal degrees like 9.1916")
+                % {"value": value}
             ) from None
     if not math.isfinite(number):
         raise ValueError(_("not a number"))
@@ -432,7 +482,10 @@ def parse_enum(value, *, name: str, table: dict[str, str]) -> str:
     if key in table:
         return table[key]
     choices = ", ".join(f"{code} ({label})" for code, label in ENUMS[name].choices)
-    raise ValueError(_("unknown value “%(value)s”; use one of: %(choices)s") % {"value": value, "choices": choices})
+    raise ValueError(
+        _("unknown value “%(value)s”; use one of: %(choices)s")
+        % {"value": value, "choices": choices}
+    )
 
 
 def geometry_from_text(text: str) -> dict:
@@ -471,6 +524,7 @@ def lifecycle_path(start: str, target: str) -> list[str]:
 
 # Validation ----------------------------------------------------------------------------------------
 
+
 class Validator:
     """Checks records against one zone index and the sites already stored, producing plans."""
 
@@ -479,9 +533,9 @@ class Validator:
         self.columns = Columns(source, mapping)
         self.index = index
         self.tables = {name: enum_lookup(name) for name in ENUMS}
-        if not any(self.columns.sources.get(f) or self.columns.templates.get(f) for f in GEOMETRY_FIELDS) and (
-            source.format == "csv"
-        ):
+        if not any(
+            self.columns.sources.get(f) or self.columns.templates.get(f) for f in GEOMETRY_FIELDS
+        ) and (source.format == "csv"):
             raise ImportFileError(
                 _(
                     "The file has no coordinates: it needs lon and lat columns (or lng/longitude/x and "
@@ -552,7 +606,9 @@ class Validator:
         for name, limit in (("lon", 180), ("lat", 90)):
             raw = self.columns.raw(record, name)
             if _empty(raw):
-                problem(name, _("required: the row has no geometry and no %(field)s") % {"field": name})
+                problem(
+                    name, _("required: the row has no geometry and no %(field)s") % {"field": name}
+                )
                 continue
             try:
                 number = parse_coordinate(raw)
@@ -562,7 +618,10 @@ class Validator:
             if not -limit <= number <= limit:
                 problem(
                     name,
-                    _("%(value)s is out of range (-%(limit)d..%(limit)d): are longitude and latitude swapped?")
+                    _(
+                        "%(value)s is out of range (-%(limit)d..%(limit)d): "
+                        "are longitude and latitude swapped?"
+                    )
                     % {"value": raw, "limit": limit},
                 )
                 continue
@@ -571,16 +630,26 @@ class Validator:
             return None
         return {"type": "Point", "coordinates": [coords["lon"], coords["lat"]]}
 
-    def check_site(self, site: Site, geometry: dict, record: Record, reported: set[str]) -> list[Problem]:
+    def check_site(
+        self, site: Site, geometry: dict, record: Record, reported: set[str]
+    ) -> list[Problem]:
         """Run the model's own validation on the site as it would be saved."""
         try:
             apply_geometry(site, geometry, index=self.index)
             # Zones come from the index just read from the database, uniqueness from the matching above.
-            site.full_clean(exclude=["geometry", "municipio", "nil"], validate_unique=False,
-                            validate_constraints=False)
+            site.full_clean(
+                exclude=["geometry", "municipio", "nil"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
         except ValidationError as exc:
             return [
-                Problem(record.number, name, " ".join(str(m) for m in messages), self.columns.label(name))
+                Problem(
+                    record.number,
+                    name,
+                    " ".join(str(m) for m in messages),
+                    self.columns.label(name),
+                )
                 for name, messages in exc.message_dict.items()
                 if name not in reported
             ]
@@ -589,7 +658,7 @@ class Validator:
 
 def _chunks(items: list, size: int = CHUNK):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _differs(old, new) -> bool:
@@ -599,7 +668,12 @@ def _differs(old, new) -> bool:
 
 
 def validate_source(
-    source: Source, *, mapping: dict, defaults: dict, index: zoning.ZoneIndex, progress: Progress | None = None
+    source: Source,
+    *,
+    mapping: dict,
+    defaults: dict,
+    index: zoning.ZoneIndex,
+    progress: Progress | None = None,
 ) -> tuple[list[Plan], list[Problem], set[int]]:
     """Plans for the valid records, problems of the others, and the numbers of the invalid records."""
     validator = Validator(source=source, mapping=mapping, defaults=defaults, index=index)
@@ -613,7 +687,9 @@ def validate_source(
 
     refs = sorted({v["ref_code"] for _r, v, _g, _p in converted if v.get("ref_code")})
     names = sorted({v["name"] for _r, v, _g, _p in converted if v.get("name")})
-    by_ref = {s.ref_code: s for chunk in _chunks(refs) for s in Site.objects.filter(ref_code__in=chunk)}
+    by_ref = {
+        s.ref_code: s for chunk in _chunks(refs) for s in Site.objects.filter(ref_code__in=chunk)
+    }
     by_name_address: dict[tuple[str, str], list[Site]] = {}
     for chunk in _chunks(names):
         for site in Site.objects.filter(ref_code__isnull=True, name__in=chunk):
@@ -628,15 +704,21 @@ def validate_source(
     for record, values, geometry, row_problems in converted:
         reported = {p.field for p in row_problems}
 
-        def problem(name: str, message, record=record, reported=reported, row_problems=row_problems) -> None:
-            row_problems.append(Problem(record.number, name, str(message), validator.columns.label(name)))
+        def problem(
+            name: str, message, record=record, reported=reported, row_problems=row_problems
+        ) -> None:
+            row_problems.append(
+                Problem(record.number, name, str(message), validator.columns.label(name))
+            )
             reported.add(name)
 
         ref, key = values.get("ref_code"), (values.get("name", ""), values.get("address", ""))
         site = None
         if ref:
             if ref in seen_ref:
-                problem("ref_code", _("the same reference is in row %(row)d") % {"row": seen_ref[ref]})
+                problem(
+                    "ref_code", _("the same reference is in row %(row)d") % {"row": seen_ref[ref]}
+                )
             seen_ref.setdefault(ref, record.number)
             site = by_ref.get(ref)
         elif key[0]:
@@ -652,13 +734,17 @@ def validate_source(
             if len(candidates) > 1:
                 problem(
                     "name",
-                    _("%(count)d stored sites have this name and address: add a ref_code to choose one")
+                    _(
+                        "%(count)d stored sites have this name and address: add a ref_code to choose one"
+                    )
                     % {"count": len(candidates)},
                 )
             elif candidates:
                 site = candidates[0]
         if site is not None and site.pk in claimed:
-            problem("ref_code", _("row %(row)d already updates this site") % {"row": claimed[site.pk]})
+            problem(
+                "ref_code", _("row %(row)d already updates this site") % {"row": claimed[site.pk]}
+            )
         status = values.pop("status", None)
         if site is None:
             for name, value in validator.defaults.items():
@@ -669,15 +755,28 @@ def validate_source(
                 if not values.get(name) and name not in reported:
                     problem(
                         name,
-                        _("required for a new site: map a column (--map %(field)s=COLUMN) or give a default "
-                          "(--default %(field)s=VALUE)") % {"field": name},
+                        _(
+                            "required for a new site: map a column (--map %(field)s=COLUMN) "
+                            "or give a default "
+                            "(--default %(field)s=VALUE)"
+                        )
+                        % {"field": name},
                     )
-        elif status and status != site.status and status not in SITE_TRANSITIONS.get(site.status, ()):
+        elif (
+            status and status != site.status and status not in SITE_TRANSITIONS.get(site.status, ())
+        ):
             allowed = ", ".join(str(SiteStatus(s).label) for s in allowed_statuses(site)) or "—"
             problem(
                 "status",
-                _("the site is “%(current)s” and cannot go to “%(target)s”; allowed next statuses: %(allowed)s")
-                % {"current": SiteStatus(site.status).label, "target": SiteStatus(status).label, "allowed": allowed},
+                _(
+                    "the site is “%(current)s” and cannot go to “%(target)s”; "
+                    "allowed next statuses: %(allowed)s"
+                )
+                % {
+                    "current": SiteStatus(site.status).label,
+                    "target": SiteStatus(status).label,
+                    "allowed": allowed,
+                },
             )
         if geometry is not None and not row_problems:
             candidate = copy.copy(site) if site is not None else Site()
@@ -700,12 +799,21 @@ def validate_source(
                 status = None
         elif status == SiteStatus.MAPPED:
             status = None
-        plans.append(Plan(record=record, site=site, values=values, geometry=geometry, status=status,
-                          outside_zones=outside))
+        plans.append(
+            Plan(
+                record=record,
+                site=site,
+                values=values,
+                geometry=geometry,
+                status=status,
+                outside_zones=outside,
+            )
+        )
     return plans, problems, invalid
 
 
 # The whole import -----------------------------------------------------------------------------------
+
 
 def import_sites(
     path: Path | str | Source,
@@ -728,13 +836,19 @@ def import_sites(
     mapping = mapping or {}
     defaults = defaults or {}
     parse_pairs([f"{k}={v}" for k, v in mapping.items()], option="--map", allowed=TARGET_FIELDS)
-    parse_pairs([f"{k}={v}" for k, v in defaults.items()], option="--default", allowed=DEFAULTABLE_FIELDS)
+    parse_pairs(
+        [f"{k}={v}" for k, v in defaults.items()], option="--default", allowed=DEFAULTABLE_FIELDS
+    )
     index = zoning.zone_index()
-    result = ImportResult(format=source.format, total=len(source.records), dry_run=dry_run,
-                          row_word=source.row_word)
+    result = ImportResult(
+        format=source.format, total=len(source.records), dry_run=dry_run, row_word=source.row_word
+    )
     if not index.zones:
         result.warnings.append(
-            _("No zones are loaded (run import-zones first): every site will be flagged outside every zone.")
+            _(
+                "No zones are loaded (run import-zones first): "
+                "every site will be flagged outside every zone."
+            )
         )
     plans, result.problems, invalid = validate_source(
         source, mapping=mapping, defaults=defaults, index=index, progress=progress
@@ -768,10 +882,13 @@ def outside_warning(plan: Plan, *, source: Source, index: zoning.ZoneIndex) -> s
     if geometry.get("type") == "Point":
         lon, lat = geometry["coordinates"][:2]
         if -90 <= lon <= 90 and index.locate(Point(lat, lon)).municipio_id is not None:
-            return _(
-                "%(row_word)s %(row)d falls outside every zone; with longitude and latitude swapped it "
-                "would be inside: check the columns"
-            ) % where
+            return (
+                _(
+                    "%(row_word)s %(row)d falls outside every zone; with longitude and latitude swapped it "
+                    "would be inside: check the columns"
+                )
+                % where
+            )
     return _("%(row_word)s %(row)d falls outside every zone: check its coordinates") % where
 
 
@@ -786,7 +903,7 @@ def _write(plans: list[Plan], *, source: Source, result: ImportResult, by, index
     step = max(100, total // 10)
     creates = [plan for plan in plans if plan.site is None]
     for start in range(0, len(creates), WRITE_BATCH):
-        batch = creates[start:start + WRITE_BATCH]
+        batch = creates[start : start + WRITE_BATCH]
         sites = sites_create_many(by=by, items=[(p.geometry, p.values) for p in batch], index=index)
         for plan, site in zip(batch, sites, strict=True):
             for status in lifecycle_path(site.status, plan.status) if plan.status else []:
@@ -804,7 +921,8 @@ def _write(plans: list[Plan], *, source: Source, result: ImportResult, by, index
         if progress and (done % step == 0 or done == total):
             progress("write", done, total)
     audit_record(
-        verb="sites.import", actor=by,
+        verb="sites.import",
+        actor=by,
         data={"file": source.name, "format": source.format, **result.counts()},
     )
 
@@ -813,11 +931,13 @@ def problem_lines(result: ImportResult) -> list[str]:
     """One translated line per problem: "row 4, lat (column “Y”): … out of range …"."""
     lines = []
     for p in result.problems:
-        where = p.field if not p.column else _("%(field)s (column “%(column)s”)") % {
-            "field": p.field, "column": p.column}
+        where = (
+            p.field
+            if not p.column
+            else _("%(field)s (column “%(column)s”)") % {"field": p.field, "column": p.column}
+        )
         lines.append(
             _("%(row_word)s %(row)d, %(field)s: %(message)s")
             % {"row_word": result.row_word, "row": p.row, "field": where, "message": p.message}
         )
     return lines
-

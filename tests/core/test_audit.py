@@ -130,7 +130,9 @@ def test_an_entry_committed_after_a_higher_id_is_linked_after_it(db):
     assert audit_verify() == (2, [])
 
 
-def test_one_link_is_queued_per_transaction_and_it_links_all_entries(db, django_capture_on_commit_callbacks):
+def test_one_link_is_queued_per_transaction_and_it_links_all_entries(
+    db, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         record(5)
 
@@ -139,7 +141,9 @@ def test_one_link_is_queued_per_transaction_and_it_links_all_entries(db, django_
     assert audit_verify() == (5, [])
 
 
-def test_a_link_queued_in_a_rolled_back_savepoint_is_queued_again(db, django_capture_on_commit_callbacks):
+def test_a_link_queued_in_a_rolled_back_savepoint_is_queued_again(
+    db, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         with pytest.raises(RuntimeError), transaction.atomic():
             audit_record(verb="test.rolled_back")
@@ -176,7 +180,9 @@ def test_audit_record_many_appends_entries_in_order_and_they_are_linked(
     registered, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
-        entries = audit_record_many(verb="test.bulk", entries=[(registered, {"n": i}) for i in range(3)])
+        entries = audit_record_many(
+            verb="test.bulk", entries=[(registered, {"n": i}) for i in range(3)]
+        )
 
     assert len(callbacks) == 1
     stored = list(ActionLog.objects.filter(verb="test.bulk").order_by("chain_seq"))

@@ -17,8 +17,14 @@ from manifattura.core.money import to_money
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (1250, "1250.00"), ("1234,56", "1234.56"), ("1.234,56", "1234.56"), ("1,234.56", "1234.56"),
-        ("€ 1.234,56", "1234.56"), (" 99 ", "99.00"), (Decimal("0.005"), "0.01"), ("0,004", "0.00"),
+        (1250, "1250.00"),
+        ("1234,56", "1234.56"),
+        ("1.234,56", "1234.56"),
+        ("1,234.56", "1234.56"),
+        ("€ 1.234,56", "1234.56"),
+        (" 99 ", "99.00"),
+        (Decimal("0.005"), "0.01"),
+        ("0,004", "0.00"),
         ("-12,5", "-12.50"),
     ],
 )
@@ -60,16 +66,29 @@ def test_euro_filter_formats_per_locale(value, language, text):
 
 # --- Geometry ------------------------------------------------------------------------------------
 
-BOW_TIE = {"type": "Polygon", "coordinates": [[[9.20, 45.48], [9.21, 45.49], [9.21, 45.48], [9.20, 45.49],
-                                               [9.20, 45.48]]]}
+BOW_TIE = {
+    "type": "Polygon",
+    "coordinates": [[[9.20, 45.48], [9.21, 45.49], [9.21, 45.48], [9.20, 45.49], [9.20, 45.48]]],
+}
 
 
 def test_parse_geometry_accepts_points_polygons_features_and_json_text():
-    assert geo.parse_geometry({"type": "Point", "coordinates": [9.19, 45.46]}).equals(Point(9.19, 45.46))
-    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [9.19, 45.46]}}
+    assert geo.parse_geometry({"type": "Point", "coordinates": [9.19, 45.46]}).equals(
+        Point(9.19, 45.46)
+    )
+    feature = {
+        "type": "Feature",
+        "properties": {},
+        "geometry": {"type": "Point", "coordinates": [9.19, 45.46]},
+    }
     assert geo.parse_geometry(feature).geom_type == "Point"
-    assert geo.parse_geometry('{"type": "Point", "coordinates": [9.19, 45.46]}').geom_type == "Point"
-    square = {"type": "Polygon", "coordinates": [[[9, 45], [9.01, 45], [9.01, 45.01], [9, 45.01], [9, 45]]]}
+    assert (
+        geo.parse_geometry('{"type": "Point", "coordinates": [9.19, 45.46]}').geom_type == "Point"
+    )
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[9, 45], [9.01, 45], [9.01, 45.01], [9, 45.01], [9, 45]]],
+    }
     assert geo.parse_geometry(square).geom_type == "Polygon"
 
 
@@ -92,7 +111,10 @@ def test_longitude_out_of_range_is_refused_with_the_same_hint():
     ("value", "words"),
     [
         ({"type": "LineString", "coordinates": [[9, 45], [9.1, 45.1]]}, "not accepted; use one of"),
-        ({"type": "Polygon", "coordinates": [[[9, 45], [9.1, 45], [9, 45]]]}, "invalid polygon: Too few points"),
+        (
+            {"type": "Polygon", "coordinates": [[[9, 45], [9.1, 45], [9, 45]]]},
+            "invalid polygon: Too few points",
+        ),
         ({"type": "Polygon", "coordinates": [[9, 45]]}, "malformed coordinates"),
         ({"type": "Point", "coordinates": []}, "empty"),
         ("{not json", "not valid JSON"),
@@ -110,7 +132,10 @@ def test_area_of_a_100_metre_square_near_milan_is_10000_square_metres():
     east = geod.fwd(lon, lat, 90, 100)[:2]
     north_east = geod.fwd(*east, 0, 100)[:2]
     north = geod.fwd(lon, lat, 0, 100)[:2]
-    square = {"type": "Polygon", "coordinates": [[[lon, lat], list(east), list(north_east), list(north), [lon, lat]]]}
+    square = {
+        "type": "Polygon",
+        "coordinates": [[[lon, lat], list(east), list(north_east), list(north), [lon, lat]]],
+    }
 
     area = geo.area_m2(geo.parse_geometry(square))
 
@@ -120,7 +145,11 @@ def test_area_of_a_100_metre_square_near_milan_is_10000_square_metres():
 
 def test_bbox_and_representative_point():
     polygon = geo.parse_geometry(
-        {"type": "Polygon", "coordinates": [[[9, 45], [9.02, 45], [9.02, 45.01], [9, 45.01], [9, 45]]]})
+        {
+            "type": "Polygon",
+            "coordinates": [[[9, 45], [9.02, 45], [9.02, 45.01], [9, 45.01], [9, 45]]],
+        }
+    )
 
     assert geo.bbox(polygon) == geo.BBox(9, 45, 9.02, 45.01)
     assert polygon.contains(geo.representative_point(polygon))

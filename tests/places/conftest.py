@@ -25,14 +25,24 @@ def milan_zone_rows() -> tuple[dict, ...]:
         (ZoneKind.MUNICIPIO, MILAN_MUNICIPI, "MUNICIPIO", None),
         (ZoneKind.NIL, MILAN_NIL, "ID_NIL", "NIL"),
     ):
-        for item in read_zone_features(path, code_field=code_field, name_field=name_field, kind=kind):
+        for item in read_zone_features(
+            path, code_field=code_field, name_field=name_field, kind=kind
+        ):
             geom = geo.parse_geometry(item["geometry"])
             box = geo.bbox(geom)
-            rows.append({
-                "kind": kind, "code": item["code"], "name": item["name"], "geometry": geo.to_geojson(geom),
-                "min_lon": box.min_lon, "min_lat": box.min_lat, "max_lon": box.max_lon,
-                "max_lat": box.max_lat, "area_m2": geo.area_m2(geom),
-            })
+            rows.append(
+                {
+                    "kind": kind,
+                    "code": item["code"],
+                    "name": item["name"],
+                    "geometry": geo.to_geojson(geom),
+                    "min_lon": box.min_lon,
+                    "min_lat": box.min_lat,
+                    "max_lon": box.max_lon,
+                    "max_lat": box.max_lat,
+                    "area_m2": geo.area_m2(geom),
+                }
+            )
     return tuple(rows)
 
 

@@ -24,6 +24,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 @pytest.fixture
 def demo_sites(milan_zones_copy):
     out = io.StringIO()
@@ -72,8 +73,10 @@ def test_demo_sites_cover_every_municipio_and_each_lands_where_its_row_says(demo
 def test_demo_sites_are_marked_realistic_and_along_the_whole_lifecycle(demo_sites):
     sites = list(Site.objects.all())
 
-    assert all(s.is_demo and s.description.startswith("Demo data") and s.ref_code.startswith("DEMO-")
-               for s in sites)
+    assert all(
+        s.is_demo and s.description.startswith("Demo data") and s.ref_code.startswith("DEMO-")
+        for s in sites
+    )
     assert set(Counter(s.status for s in sites)) == set(SiteStatus.values)
     assert Counter(s.geometry_type for s in sites).keys() == {"Point", "Polygon"}
     assert all(Decimal(200) <= s.surface_m2 <= Decimal(15_000) for s in sites)
@@ -89,12 +92,19 @@ def test_each_demo_site_has_one_to_five_spaces_whose_availability_follows_the_si
         assert 1 <= len(spaces) <= 5, site.ref_code
         assert all(s.is_demo and s.monthly_fee > 0 and s.surface_m2 > 0 for s in spaces)
         assert {s.availability for s in spaces} == {places_demo.SPACE_AVAILABILITY[site.status]}
-    assert Space.objects.filter(availability=SpaceAvailability.AVAILABLE, site__is_periphery=True).count() >= 3
+    assert (
+        Space.objects.filter(
+            availability=SpaceAvailability.AVAILABLE, site__is_periphery=True
+        ).count()
+        >= 3
+    )
 
 
 def test_demo_statuses_were_reached_through_the_lifecycle_with_audit_entries(demo_sites):
     for site in Site.objects.all():
-        steps = ActionLog.objects.filter(verb="site.status_change", object_id=str(site.pk)).order_by("id")
+        steps = ActionLog.objects.filter(
+            verb="site.status_change", object_id=str(site.pk)
+        ).order_by("id")
         assert [e.data["to"] for e in steps] == lifecycle_path(SiteStatus.MAPPED, site.status)
         assert site.history.count() == 1 + steps.count()
     assert ActionLog.objects.filter(verb="space.create").count() == Space.objects.count()
@@ -112,7 +122,10 @@ def test_demo_places_load_the_milan_zones_when_none_are_loaded(db):
 
 def test_load_demo_twice_creates_nothing_new(milan_zones_copy):
     call_command("load-demo", stdout=io.StringIO())
-    counts = {model: model.objects.count() for model in (User, Organization, Membership, Site, Space, ActionLog)}
+    counts = {
+        model: model.objects.count()
+        for model in (User, Organization, Membership, Site, Space, ActionLog)
+    }
 
     out = io.StringIO()
     call_command("load-demo", stdout=out)

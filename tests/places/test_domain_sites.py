@@ -9,7 +9,12 @@ from django.utils import translation
 from shapely.geometry import Point, shape
 
 from manifattura.core.models import ActionLog
-from manifattura.places.domain import site_change_status, site_create, site_update, sites_create_many
+from manifattura.places.domain import (
+    site_change_status,
+    site_create,
+    site_update,
+    sites_create_many,
+)
 from manifattura.places.enums import SITE_TRANSITIONS, SiteStatus, SurfaceSource
 from manifattura.places.importers import MILAN_MUNICIPI, MILAN_NIL
 from manifattura.places.models import Site
@@ -23,8 +28,10 @@ DUOMO = (9.1916, 45.4642)
 CENTRALE = (9.2047, 45.4858)
 HANGAR_BICOCCA = (9.2161, 45.5208)
 MONZA = (9.2736, 45.5845)
-BOW_TIE = {"type": "Polygon", "coordinates": [[[9.20, 45.48], [9.21, 45.49], [9.21, 45.48], [9.20, 45.49],
-                                               [9.20, 45.48]]]}
+BOW_TIE = {
+    "type": "Polygon",
+    "coordinates": [[[9.20, 45.48], [9.21, 45.49], [9.21, 45.48], [9.20, 45.49], [9.20, 45.48]]],
+}
 
 
 def point(lon_lat) -> dict:
@@ -47,6 +54,7 @@ def always_periphery(site) -> bool:
 
 # --- Lifecycle ------------------------------------------------------------------------------------
 
+
 def test_the_table_covers_every_status_and_names_only_known_statuses():
     assert set(SITE_TRANSITIONS) == set(SiteStatus.values)
     assert all(targets <= set(SiteStatus.values) for targets in SITE_TRANSITIONS.values())
@@ -65,7 +73,9 @@ def test_every_allowed_transition_moves_the_site_and_is_audited(db, staff, curre
 
 
 @pytest.mark.parametrize(("current", "target"), REFUSED)
-def test_every_other_transition_is_refused_with_the_allowed_list_and_writes_nothing(db, staff, current, target):
+def test_every_other_transition_is_refused_with_the_allowed_list_and_writes_nothing(
+    db, staff, current, target
+):
     site = SiteFactory(status=current)
     entries, history = ActionLog.objects.count(), site.history.count()
 
@@ -91,6 +101,7 @@ def test_unknown_status_is_refused(db):
 
 
 # --- Zones and periphery ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("number", range(9))
 def test_a_point_inside_each_municipio_derives_that_municipio_and_its_nil(milan_zones_copy, number):
@@ -126,7 +137,10 @@ def test_the_configured_central_municipi_decide_the_periphery(milan_zones_copy, 
 
 
 def test_a_configured_periphery_rule_replaces_the_default(milan_zones_copy, settings):
-    settings.MANIFATTURA = {**settings.MANIFATTURA, "PERIPHERY_RULE": f"{__name__}.always_periphery"}
+    settings.MANIFATTURA = {
+        **settings.MANIFATTURA,
+        "PERIPHERY_RULE": f"{__name__}.always_periphery",
+    }
 
     assert create(point(DUOMO)).is_periphery is True
 
@@ -148,6 +162,7 @@ def test_moving_a_site_rederives_its_zones(milan_zones_copy):
 
 # --- Geometry and surface ---------------------------------------------------------------------------
 
+
 def test_an_invalid_polygon_is_refused_on_the_geometry_field_and_nothing_is_written(db):
     with translation.override("en"), pytest.raises(ValidationError) as caught:
         create(BOW_TIE)
@@ -159,8 +174,18 @@ def test_an_invalid_polygon_is_refused_on_the_geometry_field_and_nothing_is_writ
 
 def test_surface_is_computed_from_the_polygon_when_not_declared(milan_zones_copy):
     lon, lat = 9.16, 45.50
-    polygon = {"type": "Polygon", "coordinates": [[[lon, lat], [lon + 0.002, lat], [lon + 0.002, lat + 0.001],
-                                                   [lon, lat + 0.001], [lon, lat]]]}
+    polygon = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [lon, lat],
+                [lon + 0.002, lat],
+                [lon + 0.002, lat + 0.001],
+                [lon, lat + 0.001],
+                [lon, lat],
+            ]
+        ],
+    }
 
     computed = create(polygon)
     declared = create(polygon, name="Declared", surface_m2=Decimal("900"))
@@ -168,14 +193,27 @@ def test_surface_is_computed_from_the_polygon_when_not_declared(milan_zones_copy
     # 0.002° of longitude x 0.001° of latitude at 45.5°N: about 156 m x 111 m.
     assert computed.surface_source == SurfaceSource.COMPUTED
     assert Decimal(17_000) < computed.surface_m2 < Decimal(17_700)
-    assert (declared.surface_m2, declared.surface_source) == (Decimal("900"), SurfaceSource.DECLARED)
+    assert (declared.surface_m2, declared.surface_source) == (
+        Decimal("900"),
+        SurfaceSource.DECLARED,
+    )
     assert shape(computed.geometry).contains(Point(computed.lon, computed.lat))
 
 
 def test_clearing_a_declared_surface_computes_it_from_the_polygon(milan_zones_copy):
     lon, lat = 9.16, 45.50
-    polygon = {"type": "Polygon", "coordinates": [[[lon, lat], [lon + 0.001, lat], [lon + 0.001, lat + 0.001],
-                                                   [lon, lat + 0.001], [lon, lat]]]}
+    polygon = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [lon, lat],
+                [lon + 0.001, lat],
+                [lon + 0.001, lat + 0.001],
+                [lon, lat + 0.001],
+                [lon, lat],
+            ]
+        ],
+    }
     site = create(polygon, surface_m2=Decimal("500"))
 
     site = site_update(site=site, by=None, surface_m2=None)
@@ -193,22 +231,39 @@ def test_site_create_is_audited(db, staff):
 
 # --- Bulk creation ---------------------------------------------------------------------------------
 
-def test_sites_create_many_creates_what_site_create_would_with_history_and_audit(milan_zones_copy, staff):
-    polygon = {"type": "Polygon", "coordinates": [[[9.16, 45.50], [9.161, 45.50], [9.161, 45.501],
-                                                   [9.16, 45.501], [9.16, 45.50]]]}
 
-    sites = sites_create_many(by=staff, items=[
-        (point(DUOMO), {"name": "Duomo", "ownership": "municipal", "ref_code": "R-1"}),
-        (polygon, {"name": "Bovisa", "ownership": "private"}),
-    ])
+def test_sites_create_many_creates_what_site_create_would_with_history_and_audit(
+    milan_zones_copy, staff
+):
+    polygon = {
+        "type": "Polygon",
+        "coordinates": [
+            [[9.16, 45.50], [9.161, 45.50], [9.161, 45.501], [9.16, 45.501], [9.16, 45.50]]
+        ],
+    }
+
+    sites = sites_create_many(
+        by=staff,
+        items=[
+            (point(DUOMO), {"name": "Duomo", "ownership": "municipal", "ref_code": "R-1"}),
+            (polygon, {"name": "Bovisa", "ownership": "private"}),
+        ],
+    )
 
     duomo, bovisa = (Site.objects.get(pk=site.pk) for site in sites)
-    assert (duomo.municipio.code, duomo.nil.name, duomo.is_periphery, duomo.ref_code) == ("1", "DUOMO", False, "R-1")
+    assert (duomo.municipio.code, duomo.nil.name, duomo.is_periphery, duomo.ref_code) == (
+        "1",
+        "DUOMO",
+        False,
+        "R-1",
+    )
     assert bovisa.surface_source == SurfaceSource.COMPUTED and bovisa.surface_m2 > 8000
     assert [h.history_user for h in duomo.history.all()] == [staff]
     entries = ActionLog.objects.filter(verb="site.create").order_by("id")
     assert [(e.object_id, e.actor, e.data) for e in entries] == [
-        (str(duomo.pk), staff, {"status": "mapped"}), (str(bovisa.pk), staff, {"status": "mapped"})]
+        (str(duomo.pk), staff, {"status": "mapped"}),
+        (str(bovisa.pk), staff, {"status": "mapped"}),
+    ]
 
 
 @pytest.mark.parametrize("stored", [True, False])
@@ -216,7 +271,11 @@ def test_sites_create_many_refuses_a_used_ref_code_and_writes_nothing(db, stored
     if stored:
         create(point(DUOMO), ref_code="R-1")
     items = [(point(DUOMO), {"name": "A", "ownership": "municipal", "ref_code": "R-1"})]
-    items += [] if stored else [(point(CENTRALE), {"name": "B", "ownership": "municipal", "ref_code": "R-1"})]
+    items += (
+        []
+        if stored
+        else [(point(CENTRALE), {"name": "B", "ownership": "municipal", "ref_code": "R-1"})]
+    )
     before = (Site.objects.count(), ActionLog.objects.count())
 
     with pytest.raises(ValidationError) as caught:

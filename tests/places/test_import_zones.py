@@ -22,6 +22,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 def run(*args) -> str:
     out = io.StringIO()
     call_command("import-zones", *[str(a) for a in args], stdout=out)
@@ -29,14 +30,27 @@ def run(*args) -> str:
 
 
 def square(lon, lat, size=0.01) -> dict:
-    return {"type": "Polygon", "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size],
-                                                [lon, lat + size], [lon, lat]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [
+            [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+        ],
+    }
 
 
 def collection(path, features) -> str:
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": props, "geometry": geometry} for props, geometry in features
-    ]}), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": props, "geometry": geometry}
+                    for props, geometry in features
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -74,15 +88,33 @@ def test_default_loads_milan_and_a_second_run_only_updates(db):
 def test_another_city_with_its_own_field_names_and_sites_are_rezoned(db, tmp_path, staff):
     site = SiteFactory(geometry={"type": "Point", "coordinates": [11.005, 44.005]})
     assert site.outside_zones is True
-    municipi = collection(tmp_path / "quartieri.geojson", [
-        ({"QUARTIERE": "Q1", "NOME": "Centro"}, square(11.0, 44.0)),
-        ({"QUARTIERE": "Q2", "NOME": "Nord"}, square(11.0, 44.01)),
-    ])
-    nil = collection(tmp_path / "rioni.geojson", [({"NUM": 7, "RIONE": "San Pietro"}, square(11.0, 44.0))])
+    municipi = collection(
+        tmp_path / "quartieri.geojson",
+        [
+            ({"QUARTIERE": "Q1", "NOME": "Centro"}, square(11.0, 44.0)),
+            ({"QUARTIERE": "Q2", "NOME": "Nord"}, square(11.0, 44.01)),
+        ],
+    )
+    nil = collection(
+        tmp_path / "rioni.geojson", [({"NUM": 7, "RIONE": "San Pietro"}, square(11.0, 44.0))]
+    )
 
-    out = run("--municipi", municipi, "--nil", nil, "--municipio-field", "QUARTIERE",
-              "--municipio-name-field", "NOME", "--nil-code-field", "NUM", "--nil-name-field", "RIONE",
-              "--by", staff.email)
+    out = run(
+        "--municipi",
+        municipi,
+        "--nil",
+        nil,
+        "--municipio-field",
+        "QUARTIERE",
+        "--municipio-name-field",
+        "NOME",
+        "--nil-code-field",
+        "NUM",
+        "--nil-name-field",
+        "RIONE",
+        "--by",
+        staff.email,
+    )
 
     assert "Municipi: 2 created" in out and "NIL: 1 created" in out and "Sites re-zoned: 1." in out
     assert Zone.objects.get(kind=ZoneKind.MUNICIPIO, code="Q2").name == "Nord"

@@ -18,8 +18,14 @@ from manifattura.places.models import Site
 
 DATA = Path(__file__).resolve().parent / "data"
 BUILDINGS = DATA / "milan_buildings.geojson"
-OSM_OPTIONS = ["--map", "ref_code=osm_id", "--map", "address={addr:street} {addr:housenumber}",
-               "--default", "ownership=private"]
+OSM_OPTIONS = [
+    "--map",
+    "ref_code=osm_id",
+    "--map",
+    "address={addr:street} {addr:housenumber}",
+    "--default",
+    "ownership=private",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -153,14 +159,22 @@ def test_reimport_updates_the_site_with_the_same_ref_code(milan_zones_copy, tmp_
     assert entry.data == {"changed": ["geometry", "name"]}
 
 
-def test_the_import_writes_one_audit_entry_with_counts_and_the_acting_staff(milan_zones_copy, staff):
+def test_the_import_writes_one_audit_entry_with_counts_and_the_acting_staff(
+    milan_zones_copy, staff
+):
     run(BUILDINGS, *OSM_OPTIONS, "--by", "staff@example.org")
 
     entry = ActionLog.objects.get(verb="sites.import")
     assert entry.actor == staff
     assert entry.data == {
-        "file": "milan_buildings.geojson", "format": "geojson", "rows": 26, "created": 26,
-        "updated": 0, "unchanged": 0, "skipped": 0, "invalid": 0,
+        "file": "milan_buildings.geojson",
+        "format": "geojson",
+        "rows": 26,
+        "created": 26,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": 0,
+        "invalid": 0,
     }
     assert ActionLog.objects.filter(verb="site.create", actor=staff).count() == 26
 
@@ -172,7 +186,9 @@ def test_by_must_name_a_staff_user(milan_zones_copy, registered):
     assert not Site.objects.exists()
 
 
-def test_missing_ownership_without_a_default_refuses_every_row_and_says_how_to_fix(milan_zones_copy):
+def test_missing_ownership_without_a_default_refuses_every_row_and_says_how_to_fix(
+    milan_zones_copy,
+):
     error, out = run_failing(BUILDINGS, "--map", "ref_code=osm_id")
 
     assert error.returncode == 1
@@ -183,21 +199,49 @@ def test_missing_ownership_without_a_default_refuses_every_row_and_says_how_to_f
 
 # --- CSV ------------------------------------------------------------------------------------------
 
-def test_semicolon_csv_with_bom_and_italian_numbers(milan_zones_copy, tmp_path):
-    path = write(tmp_path, "inventario.csv", "\ufeff" + "\n".join([
-        "Codice;Nome;Indirizzo;Proprietà;Superficie;Costo;Condizione;Tipologia;LAT;LON",
-        "MI-1;Ex officina Bovisa;Via Candiani 10;Comunale;1.234,56;€ 1.250.000,00;Scarso;produttivo;45,5040;9,1600",
-        "MI-2;Ex cascina Figino;Via Zoia 120;other_public;850 mq;12.500;poor;Rural;45.4900;9.0800",
-    ]) + "\n")
 
-    out, _err = run(path, "--map", "ref_code=Codice", "--map", "name=Nome", "--map", "address=Indirizzo",
-                    "--map", "ownership=Proprietà", "--map", "surface_m2=Superficie",
-                    "--map", "recovery_cost=Costo", "--map", "condition=Condizione",
-                    "--map", "typology=Tipologia")
+def test_semicolon_csv_with_bom_and_italian_numbers(milan_zones_copy, tmp_path):
+    path = write(
+        tmp_path,
+        "inventario.csv",
+        "\ufeff"
+        + "\n".join(
+            [
+                "Codice;Nome;Indirizzo;Proprietà;Superficie;Costo;Condizione;Tipologia;LAT;LON",
+                "MI-1;Ex officina Bovisa;Via Candiani 10;Comunale;1.234,56;€ 1.250.000,00;Scarso;produttivo;45,5040;9,1600",
+                "MI-2;Ex cascina Figino;Via Zoia 120;other_public;850 mq;12.500;poor;Rural;45.4900;9.0800",
+            ]
+        )
+        + "\n",
+    )
+
+    out, _err = run(
+        path,
+        "--map",
+        "ref_code=Codice",
+        "--map",
+        "name=Nome",
+        "--map",
+        "address=Indirizzo",
+        "--map",
+        "ownership=Proprietà",
+        "--map",
+        "surface_m2=Superficie",
+        "--map",
+        "recovery_cost=Costo",
+        "--map",
+        "condition=Condizione",
+        "--map",
+        "typology=Tipologia",
+    )
 
     bovisa = Site.objects.get(ref_code="MI-1")
     assert (bovisa.surface_m2, bovisa.recovery_cost) == (Decimal("1234.56"), Decimal("1250000.00"))
-    assert (bovisa.ownership, bovisa.condition, bovisa.typology) == ("municipal", "poor", "productive")
+    assert (bovisa.ownership, bovisa.condition, bovisa.typology) == (
+        "municipal",
+        "poor",
+        "productive",
+    )
     assert bovisa.municipio.code == "9"
     figino = Site.objects.get(ref_code="MI-2")
     assert (figino.surface_m2, figino.recovery_cost) == (Decimal("850.00"), Decimal("12500.00"))
@@ -207,31 +251,65 @@ def test_semicolon_csv_with_bom_and_italian_numbers(milan_zones_copy, tmp_path):
 
 
 def test_comma_csv_with_english_numbers_labels_and_lng_latitude_columns(milan_zones_copy, tmp_path):
-    path = write(tmp_path, "sites.csv", "\n".join([
-        "ref_code,name,address,ownership,surface_m2,recovery_cost,typology,status,Lng,Latitude",
-        'L-1,Ex tintoria,"Via Conte Rosso 25, Milano",Private,"1,350.50","760,000.00",industrial,Surveyed,9.2450,45.4880',
-        "L-2,Ex laboratori,Via Pacini 20,Other public body,1900,540000,Tertiary / offices,mapped,9.2300,45.4770",
-    ]) + "\n")
+    path = write(
+        tmp_path,
+        "sites.csv",
+        "\n".join(
+            [
+                "ref_code,name,address,ownership,surface_m2,recovery_cost,typology,status,Lng,Latitude",
+                'L-1,Ex tintoria,"Via Conte Rosso 25, Milano",Private,"1,350.50","760,000.00",industrial,Surveyed,9.2450,45.4880',
+                "L-2,Ex laboratori,Via Pacini 20,Other public body,1900,540000,Tertiary / offices,mapped,9.2300,45.4770",
+            ]
+        )
+        + "\n",
+    )
 
     run(path)
 
     tintoria = Site.objects.get(ref_code="L-1")
     assert tintoria.address == "Via Conte Rosso 25, Milano"
-    assert (tintoria.surface_m2, tintoria.recovery_cost) == (Decimal("1350.50"), Decimal("760000.00"))
-    assert (tintoria.ownership, tintoria.typology, tintoria.status) == ("private", "productive", "surveyed")
+    assert (tintoria.surface_m2, tintoria.recovery_cost) == (
+        Decimal("1350.50"),
+        Decimal("760000.00"),
+    )
+    assert (tintoria.ownership, tintoria.typology, tintoria.status) == (
+        "private",
+        "productive",
+        "surveyed",
+    )
     assert tintoria.municipio.code == "3"
     laboratori = Site.objects.get(ref_code="L-2")
-    assert (laboratori.ownership, laboratori.typology, laboratori.status) == ("other_public", "tertiary", "mapped")
+    assert (laboratori.ownership, laboratori.typology, laboratori.status) == (
+        "other_public",
+        "tertiary",
+        "mapped",
+    )
 
 
 @pytest.mark.parametrize(
     ("bad_row", "field", "words"),
     [
-        ("B3;Bad coordinates;Via X 1;municipal;1000;nove virgola uno;45.47", "lon", "not a coordinate"),
+        (
+            "B3;Bad coordinates;Via X 1;municipal;1000;nove virgola uno;45.47",
+            "lon",
+            "not a coordinate",
+        ),
         ("B3;Lat out of range;Via X 1;municipal;1000;9.19;145.2", "lat", "swapped"),
-        ("B3;Unknown ownership;Via X 1;rented;1000;9.19;45.47", "ownership", "unknown value “rented”"),
-        ("B3;Negative cost;Via X 1;municipal;-5000;9.19;45.47", "recovery_cost", "greater than or equal to 0"),
-        ("B3;Cost not a number;Via X 1;municipal;tanti;9.19;45.47", "recovery_cost", "not a number"),
+        (
+            "B3;Unknown ownership;Via X 1;rented;1000;9.19;45.47",
+            "ownership",
+            "unknown value “rented”",
+        ),
+        (
+            "B3;Negative cost;Via X 1;municipal;-5000;9.19;45.47",
+            "recovery_cost",
+            "greater than or equal to 0",
+        ),
+        (
+            "B3;Cost not a number;Via X 1;municipal;tanti;9.19;45.47",
+            "recovery_cost",
+            "not a number",
+        ),
         (";;Via X 1;municipal;1000;9.19;45.47", "name", "required for a new site"),
     ],
 )
@@ -250,13 +328,24 @@ def test_one_bad_csv_row_writes_nothing_and_the_report_names_row_and_field(
     assert not ActionLog.objects.filter(verb__in=["sites.import", "site.create"]).exists()
 
 
-def test_bow_tie_polygon_in_geojson_is_refused_with_the_feature_and_the_reason(milan_zones_copy, tmp_path):
-    bow_tie = {"type": "Polygon", "coordinates": [[[9.20, 45.48], [9.21, 45.49], [9.21, 45.48],
-                                                   [9.20, 45.49], [9.20, 45.48]]]}
-    path = geojson(tmp_path, [
-        feature({"type": "Point", "coordinates": [9.19, 45.46]}, name="Good", ownership="municipal"),
-        feature(bow_tie, name="Bow tie", ownership="municipal"),
-    ])
+def test_bow_tie_polygon_in_geojson_is_refused_with_the_feature_and_the_reason(
+    milan_zones_copy, tmp_path
+):
+    bow_tie = {
+        "type": "Polygon",
+        "coordinates": [
+            [[9.20, 45.48], [9.21, 45.49], [9.21, 45.48], [9.20, 45.49], [9.20, 45.48]]
+        ],
+    }
+    path = geojson(
+        tmp_path,
+        [
+            feature(
+                {"type": "Point", "coordinates": [9.19, 45.46]}, name="Good", ownership="municipal"
+            ),
+            feature(bow_tie, name="Bow tie", ownership="municipal"),
+        ],
+    )
 
     _error, out = run_failing(path)
 
@@ -295,7 +384,9 @@ def test_dry_run_reports_what_would_happen_and_writes_nothing(milan_zones_copy):
 
 
 def test_dry_run_with_an_invalid_row_exits_non_zero(milan_zones_copy, tmp_path):
-    path = write(tmp_path, "bad.csv", "\n".join([*GOOD_CSV_ROWS, "B3;X;Y;rented;1;9.19;45.47"]) + "\n")
+    path = write(
+        tmp_path, "bad.csv", "\n".join([*GOOD_CSV_ROWS, "B3;X;Y;rented;1;9.19;45.47"]) + "\n"
+    )
 
     error, out = run_failing(path, "--map", "ref_code=ref", "--dry-run")
 
@@ -304,10 +395,19 @@ def test_dry_run_with_an_invalid_row_exits_non_zero(milan_zones_copy, tmp_path):
 
 
 def test_polygon_surface_is_computed_from_the_polygon(milan_zones_copy, tmp_path):
-    path = geojson(tmp_path, [
-        feature(square_100m(), ref="P1", name="Square", ownership="municipal"),
-        feature(square_100m(9.17, 45.48), ref="P2", name="Declared", ownership="municipal", surface_m2="7.500"),
-    ])
+    path = geojson(
+        tmp_path,
+        [
+            feature(square_100m(), ref="P1", name="Square", ownership="municipal"),
+            feature(
+                square_100m(9.17, 45.48),
+                ref="P2",
+                name="Declared",
+                ownership="municipal",
+                surface_m2="7.500",
+            ),
+        ],
+    )
 
     run(path, "--map", "ref_code=ref")
 
@@ -315,16 +415,28 @@ def test_polygon_surface_is_computed_from_the_polygon(milan_zones_copy, tmp_path
     assert computed.surface_source == SurfaceSource.COMPUTED
     assert abs(computed.surface_m2 - Decimal(10_000)) < Decimal(100)  # within 1%
     declared = Site.objects.get(ref_code="P2")
-    assert (declared.surface_m2, declared.surface_source) == (Decimal("7500.00"), SurfaceSource.DECLARED)
+    assert (declared.surface_m2, declared.surface_source) == (
+        Decimal("7500.00"),
+        SurfaceSource.DECLARED,
+    )
 
 
-def test_rows_without_ref_code_match_on_name_and_address_so_reimports_do_not_duplicate(milan_zones_copy, tmp_path):
-    path = write(tmp_path, "noref.csv", "name;address;ownership;lon;lat\n"
-                 "Ex officina;Via Candiani 10;municipal;9.16;45.504\n"
-                 "Ex officina;Via Candiani 12;municipal;9.161;45.504\n")
+def test_rows_without_ref_code_match_on_name_and_address_so_reimports_do_not_duplicate(
+    milan_zones_copy, tmp_path
+):
+    path = write(
+        tmp_path,
+        "noref.csv",
+        "name;address;ownership;lon;lat\n"
+        "Ex officina;Via Candiani 10;municipal;9.16;45.504\n"
+        "Ex officina;Via Candiani 12;municipal;9.161;45.504\n",
+    )
     run(path)
-    changed = write(tmp_path, "noref2.csv", "name;address;ownership;lon;lat\n"
-                    "Ex officina;Via Candiani 10;private;9.16;45.504\n")
+    changed = write(
+        tmp_path,
+        "noref2.csv",
+        "name;address;ownership;lon;lat\nEx officina;Via Candiani 10;private;9.16;45.504\n",
+    )
 
     out, _err = run(changed)
 
@@ -333,17 +445,35 @@ def test_rows_without_ref_code_match_on_name_and_address_so_reimports_do_not_dup
     assert "created 0, updated 1" in out
 
 
-def test_a_ref_code_is_given_to_the_site_that_matched_on_name_and_address(milan_zones_copy, tmp_path):
-    run(write(tmp_path, "a.csv", "name;address;ownership;lon;lat\nEx officina;Via Candiani 10;municipal;9.16;45.504\n"))
+def test_a_ref_code_is_given_to_the_site_that_matched_on_name_and_address(
+    milan_zones_copy, tmp_path
+):
+    run(
+        write(
+            tmp_path,
+            "a.csv",
+            "name;address;ownership;lon;lat\nEx officina;Via Candiani 10;municipal;9.16;45.504\n",
+        )
+    )
 
-    run(write(tmp_path, "b.csv", "ref_code;name;address;lon;lat\nR-9;Ex officina;Via Candiani 10;9.16;45.504\n"))
+    run(
+        write(
+            tmp_path,
+            "b.csv",
+            "ref_code;name;address;lon;lat\nR-9;Ex officina;Via Candiani 10;9.16;45.504\n",
+        )
+    )
 
     assert list(Site.objects.values_list("ref_code", flat=True)) == ["R-9"]
 
 
 def test_same_ref_code_twice_in_a_file_is_refused(milan_zones_copy, tmp_path):
-    path = write(tmp_path, "dup.csv", "ref_code;name;ownership;lon;lat\nD;One;municipal;9.16;45.504\n"
-                 "D;Two;municipal;9.17;45.504\n")
+    path = write(
+        tmp_path,
+        "dup.csv",
+        "ref_code;name;ownership;lon;lat\nD;One;municipal;9.16;45.504\n"
+        "D;Two;municipal;9.17;45.504\n",
+    )
 
     _error, out = run_failing(path)
 
@@ -351,21 +481,32 @@ def test_same_ref_code_twice_in_a_file_is_refused(milan_zones_copy, tmp_path):
 
 
 def test_status_column_walks_new_sites_along_the_lifecycle_with_history(milan_zones_copy, tmp_path):
-    path = write(tmp_path, "s.csv", "ref_code;name;ownership;status;lon;lat\nS;Site;municipal;assigned;9.16;45.504\n")
+    path = write(
+        tmp_path,
+        "s.csv",
+        "ref_code;name;ownership;status;lon;lat\nS;Site;municipal;assigned;9.16;45.504\n",
+    )
 
     run(path)
 
     site = Site.objects.get(ref_code="S")
     assert site.status == SiteStatus.ASSIGNED
-    steps = ActionLog.objects.filter(verb="site.status_change", object_id=str(site.pk)).order_by("id")
+    steps = ActionLog.objects.filter(verb="site.status_change", object_id=str(site.pk)).order_by(
+        "id"
+    )
     assert [(e.data["from"], e.data["to"]) for e in steps] == [
-        ("mapped", "surveyed"), ("surveyed", "offered"), ("offered", "assigned")]
+        ("mapped", "surveyed"),
+        ("surveyed", "offered"),
+        ("offered", "assigned"),
+    ]
 
 
 def test_status_of_an_existing_site_moves_one_allowed_step_only(milan_zones_copy, tmp_path):
     run(write(tmp_path, "a.csv", "ref_code;name;ownership;lon;lat\nS;Site;municipal;9.16;45.504\n"))
 
-    _error, out = run_failing(write(tmp_path, "b.csv", "ref_code;status;lon;lat\nS;active;9.16;45.504\n"))
+    _error, out = run_failing(
+        write(tmp_path, "b.csv", "ref_code;status;lon;lat\nS;active;9.16;45.504\n")
+    )
     assert "row 2, status: the site is “Mapped” and cannot go to “Active”" in out
     assert "allowed next statuses: Surveyed, Withdrawn" in out
 
@@ -383,11 +524,18 @@ def test_swapped_coordinates_are_imported_with_a_hint(milan_zones_copy, tmp_path
 
 
 def test_csv_geometry_column_accepts_wkt_and_geojson(milan_zones_copy, tmp_path):
-    path = write(tmp_path, "g.csv", "\n".join([
-        "name,ownership,geometry",
-        'WKT,municipal,"POLYGON ((9.16 45.50, 9.161 45.50, 9.161 45.501, 9.16 45.501, 9.16 45.50))"',
-        'JSON,municipal,"{""type"": ""Point"", ""coordinates"": [9.19, 45.46]}"',
-    ]) + "\n")
+    path = write(
+        tmp_path,
+        "g.csv",
+        "\n".join(
+            [
+                "name,ownership,geometry",
+                'WKT,municipal,"POLYGON ((9.16 45.50, 9.161 45.50, 9.161 45.501, 9.16 45.501, 9.16 45.50))"',
+                'JSON,municipal,"{""type"": ""Point"", ""coordinates"": [9.19, 45.46]}"',
+            ]
+        )
+        + "\n",
+    )
 
     run(path)
 
@@ -396,7 +544,9 @@ def test_csv_geometry_column_accepts_wkt_and_geojson(milan_zones_copy, tmp_path)
 
 
 def test_file_level_problems_stop_before_reading_rows(milan_zones_copy, tmp_path):
-    latin1 = write(tmp_path, "latin1.csv", "name;ownership;lon;lat\nCittà;municipal;9.1;45.4\n", "latin-1")
+    latin1 = write(
+        tmp_path, "latin1.csv", "name;ownership;lon;lat\nCittà;municipal;9.1;45.4\n", "latin-1"
+    )
     assert "not UTF-8" in str(run_failing(latin1)[0])
 
     no_coordinates = write(tmp_path, "nocoords.csv", "name;ownership\nX;municipal\n")
@@ -422,12 +572,20 @@ def test_progress_goes_to_stderr_on_large_files(milan_zones_copy, tmp_path):
 
 # --- Conversions ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "amount"),
     [
-        ("1.234,56", "1234.56"), ("1,234.56", "1234.56"), ("1234,5", "1234.50"), ("12.500", "12500.00"),
-        ("€ 1.250.000,00", "1250000.00"), ("850 mq", "850.00"), ("1200 m²", "1200.00"), (1234.5, "1234.50"),
-        (42, "42.00"), ("1.5", "1.50"),
+        ("1.234,56", "1234.56"),
+        ("1,234.56", "1234.56"),
+        ("1234,5", "1234.50"),
+        ("12.500", "12500.00"),
+        ("€ 1.250.000,00", "1250000.00"),
+        ("850 mq", "850.00"),
+        ("1200 m²", "1200.00"),
+        (1234.5, "1234.50"),
+        (42, "42.00"),
+        ("1.5", "1.50"),
     ],
 )
 def test_parse_amount_reads_italian_and_english_numbers(text, amount):
@@ -449,7 +607,12 @@ def test_delimiter_is_the_one_the_header_uses_most():
 
 def test_lifecycle_path_is_the_shortest_allowed_path():
     assert sites_import.lifecycle_path("mapped", "active") == [
-        "surveyed", "offered", "assigned", "under_recovery", "active"]
+        "surveyed",
+        "offered",
+        "assigned",
+        "under_recovery",
+        "active",
+    ]
     assert sites_import.lifecycle_path("active", "mapped") == ["withdrawn", "mapped"]
     assert sites_import.lifecycle_path("offered", "offered") == []
 
@@ -457,7 +620,10 @@ def test_lifecycle_path_is_the_shortest_allowed_path():
 def test_enum_values_are_accepted_by_code_label_or_common_italian_word():
     table = sites_import.enum_lookup("ownership")
     assert sites_import.parse_enum("MUNICIPAL", name="ownership", table=table) == "municipal"
-    assert sites_import.parse_enum("Other public body", name="ownership", table=table) == "other_public"
+    assert (
+        sites_import.parse_enum("Other public body", name="ownership", table=table)
+        == "other_public"
+    )
     assert sites_import.parse_enum(" privata ", name="ownership", table=table) == "private"
     with pytest.raises(ValueError, match="use one of: municipal"):
         sites_import.parse_enum("leased", name="ownership", table=table)

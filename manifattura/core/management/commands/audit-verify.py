@@ -23,6 +23,7 @@ class Command(BaseCommand):
             for problem in problems:
                 self.stdout.write("  " + problem)
             raise CommandError(
-                _("The audit chain has %(count)d problems: the log was altered.") % {"count": len(problems)}
+                _("The audit chain has %(count)d problems: the log was altered.")
+                % {"count": len(problems)}
             )
         self.stdout.write(self.style.SUCCESS(_("The audit chain is intact.")))

@@ -21,17 +21,30 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--municipi", type=Path, help=_("Municipi file (default: Milan's)."))
         parser.add_argument(
-            "--nil", type=Path,
+            "--nil",
+            type=Path,
             help=_("NIL file (default: Milan's when --municipi is not given, else none)."),
         )
-        parser.add_argument("--municipio-field", default="MUNICIPIO",
-                            help=_("Property holding the Municipio code (default MUNICIPIO)."))
-        parser.add_argument("--municipio-name-field", default=None,
-                            help=_("Property holding the Municipio name (default: “Municipio N”)."))
-        parser.add_argument("--nil-code-field", default="ID_NIL",
-                            help=_("Property holding the NIL code (default ID_NIL)."))
-        parser.add_argument("--nil-name-field", default="NIL",
-                            help=_("Property holding the NIL name (default NIL)."))
+        parser.add_argument(
+            "--municipio-field",
+            default="MUNICIPIO",
+            help=_("Property holding the Municipio code (default MUNICIPIO)."),
+        )
+        parser.add_argument(
+            "--municipio-name-field",
+            default=None,
+            help=_("Property holding the Municipio name (default: “Municipio N”)."),
+        )
+        parser.add_argument(
+            "--nil-code-field",
+            default="ID_NIL",
+            help=_("Property holding the NIL code (default ID_NIL)."),
+        )
+        parser.add_argument(
+            "--nil-name-field",
+            default="NIL",
+            help=_("Property holding the NIL name (default NIL)."),
+        )
         parser.add_argument("--by", metavar="EMAIL", help=_("Staff user recorded as the actor."))
 
     def handle(self, *args, **options):
@@ -43,10 +56,13 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():  # a bad NIL file must not leave the Municipi half-replaced
                 result = load_zones(
-                    municipi=municipi, nil=nil, by=staff_user(options["by"]),
+                    municipi=municipi,
+                    nil=nil,
+                    by=staff_user(options["by"]),
                     municipio_field=options["municipio_field"],
                     municipio_name_field=options["municipio_name_field"],
-                    nil_code_field=options["nil_code_field"], nil_name_field=options["nil_name_field"],
+                    nil_code_field=options["nil_code_field"],
+                    nil_name_field=options["nil_name_field"],
                 )
         except (ValueError, KeyError, GeometryError) as exc:  # bad file: nothing was written
             raise CommandError(_("Zones not imported: %(error)s") % {"error": exc}) from exc

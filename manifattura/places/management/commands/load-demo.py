@@ -14,4 +14,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         ran = load_demo(stdout=self.stdout)
-        self.stdout.write(self.style.SUCCESS(_("Demo data ready (%(apps)s).") % {"apps": ", ".join(ran)}))
+        self.stdout.write(
+            self.style.SUCCESS(_("Demo data ready (%(apps)s).") % {"apps": ", ".join(ran)})
+        )
