@@ -12,7 +12,15 @@ from manifattura.calls import evaluation
 from manifattura.calls.models import Award, Concession, ReviewAssignment
 from manifattura.core import clock
 from tests.calls.factories import PDF_BYTES, build_call
-from tests.calls.test_api_evaluation import AFTER, CLOSE, POINTS, T0, _submit_applications, api, move_clock
+from tests.calls.test_api_evaluation import (
+    AFTER,
+    CLOSE,
+    POINTS,
+    T0,
+    _submit_applications,
+    api,
+    move_clock,
+)
 from tests.factories import UserFactory
 
 
