@@ -71,10 +71,12 @@ def parse_args(argv):
     parser.add_argument("--tune-count", type=int, default=3000, help="submits per configuration tried")
     parser.add_argument("--mode", default="first_come", choices=["first_come", "merit"])
     parser.add_argument("--db", default="manifattura_bench")
-    parser.add_argument("--timeout", type=float, default=10.0, help="client timeout per attempt (s)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="client timeout per attempt (s)")
     parser.add_argument("--retries", type=int, default=5, help="retries per submit (same key)")
-    parser.add_argument("--deadline", type=float, default=300.0, help="hard stop of each load phase (s)")
-    parser.add_argument("--bare-count", type=int, default=None, help="bare baseline POSTs (default --count)")
+    parser.add_argument("--deadline", type=float, default=300.0,
+                        help="hard stop of the click-day load (s); what is not sent by then is reported")
+    parser.add_argument("--bare-seconds", type=float, default=30.0,
+                        help="the bare baseline runs this long (at most --count POSTs)")
     parser.add_argument("--pgbench-clients", type=int, default=32)
     parser.add_argument("--pgbench-seconds", type=int, default=15)
     parser.add_argument("--project-dir", default=str(REPO),
@@ -113,7 +115,8 @@ def server_env(db: str, var_dir: Path) -> dict:
 
 
 def django_run(args: list[str], env: dict, project_dir: Path, timeout: float = 600) -> None:
-    subprocess.run([PY, *args], env={**os.environ, **env, "PYTHONPATH": str(project_dir)}, cwd=project_dir,
+    subprocess.run([PY, *args], env={**os.environ, **env, "PYTHONPATH": str(project_dir),
+                                     "BENCH_PROJECT_DIR": str(project_dir)}, cwd=project_dir,
                    check=True, timeout=timeout)
 
 
@@ -169,12 +172,26 @@ def summarize(load: dict, ok_statuses=(200, 201)) -> dict:
         "p90_ms": round(percentile(latencies, 90), 1) if latencies else None,
         "p99_ms": round(percentile(latencies, 99), 1) if latencies else None,
         "max_ms": round(max(latencies), 1) if latencies else None,
-        "failed": len(requests) - len(ok),
+        "failed": sum(1 for r in requests if r["status"] not in ok_statuses
+                      and r["error"] not in ("not_sent", "deadline")),
+        "cut_by_deadline": sum(1 for r in requests if r["status"] not in ok_statuses
+                               and r["error"] in ("not_sent", "deadline")),
         "retried_attempts": sum(max(0, r["attempts"] - 1) for r in requests),
         "statuses": statuses,
         "transport_errors": load.get("transport_errors", {}),
         "cpu": cpu_per_request(load.get("cpu") or {}, len(requests)),
+        "pg_activity": load.get("pg_activity") or {},
     }
+
+
+def row_lock_waits(activity: dict) -> float:
+    """Average backends waiting for a row lock (on a click day: the protocol counter's row)."""
+    return round(sum(v for k, v in activity.items() if k.startswith("Lock:")), 2)
+
+
+def wal_waits(activity: dict) -> float:
+    """Average backends waiting for the WAL to be flushed (commit durability, fsync)."""
+    return round(sum(v for k, v in activity.items() if k in ("IO:WALSync", "LWLock:WALWrite", "IO:WALWrite")), 2)
 
 
 def cpu_per_request(cpu: dict, requests: int) -> dict:
@@ -195,23 +212,25 @@ def warm_up(server, db: str, opts, workdir: Path) -> dict:
     """Before the opening the server has been up for a while: every worker has loaded the URLconf, DRF
     and opened its database connection. Not measured."""
     port, _pid = server
-    jobs = [{"id": i, "method": "GET", "path": "/healthz"} for i in range(4 * opts.clients)]
-    jobs += [{"id": i, "method": "POST", "path": BARE_PATH, "body": bare_payload(i)} for i in range(2 * opts.clients)]
+    jobs = [{"id": i, "method": "GET", "path": "/healthz"} for i in range(2 * opts.clients)]
+    jobs += [{"id": i, "method": "POST", "path": BARE_PATH, "body": bare_payload(i)} for i in range(opts.clients)]
     jobs += [{"id": i, "method": "POST", "path": SUBMIT_PATH.format(id=0), "body": "{}",
-              "headers": {"Authorization": "Token not-a-valid-token"}} for i in range(2 * opts.clients)]
+              "headers": {"Authorization": "Token not-a-valid-token"}} for i in range(opts.clients)]
     load = run_load(port=port, jobs=jobs, clients=opts.clients, timeout=opts.timeout, retries=opts.retries,
                     deadline=60, workdir=workdir, name="warmup")
     sql(db, "TRUNCATE bench_bare", fetch=False)
     return summarize(load, ok_statuses=(200, 201, 401))
 
 
-def measure_bare(server, db: str, count: int, opts, workdir: Path, name: str = "bare") -> dict:
+def measure_bare(server, db: str, count: int, opts, workdir: Path, name: str = "bare", seconds=None) -> dict:
+    """The bare endpoint under the same load; with ``seconds``, a fixed-length run (the rate is what
+    counts, and the requests cut by the end of the run are not failures)."""
     port, pid = server
     sql(db, "TRUNCATE bench_bare", fetch=False)
     checkpoint(db)
     load = run_load(port=port, jobs=bare_jobs(count), clients=opts.clients, timeout=opts.timeout,
-                    retries=opts.retries, deadline=opts.deadline, workdir=workdir, name=name,
-                    monitor=CpuMonitor(pid, db))
+                    retries=opts.retries, deadline=seconds or opts.deadline, workdir=workdir, name=name,
+                    monitor=CpuMonitor(pid, db), dbname=db)
     result = summarize(load, ok_statuses=(201,))
     result["rows"] = sql(db, "SELECT count(*) FROM bench_bare")[0][0]
     return result
@@ -222,7 +241,7 @@ def measure_submits(server, db: str, applications: list, opts, workdir: Path, na
     checkpoint(db)
     load = run_load(port=port, jobs=submit_jobs(applications, key_prefix=name), clients=opts.clients,
                     timeout=opts.timeout, retries=opts.retries, deadline=opts.deadline, workdir=workdir,
-                    name=name, monitor=CpuMonitor(pid, db))
+                    name=name, monitor=CpuMonitor(pid, db), dbname=db)
     return summarize(load), load
 
 
@@ -346,7 +365,8 @@ def _tune(opts, db, env, tune_apps, project_dir, workdir) -> list[dict]:
                       worker_class=server["worker_class"], log_path=workdir / "gunicorn.log",
                       project_dir=project_dir) as server:
             warm_up(server, db, opts, workdir)
-            bare = measure_bare(server, db, opts.tune_count, opts, workdir, name=f"tune-bare-{spec.replace(':', '-')}")
+            bare = measure_bare(server, db, 10 * opts.tune_count, opts, workdir,
+                                name=f"tune-bare-{spec.replace(':', '-')}", seconds=10)
             submits, _load = measure_submits(server, db, apps, opts, workdir, name=f"tune-{spec.replace(':', '-')}")
         rows.append({"server": spec, "bare_per_s": bare["per_s"], "accepted_per_s": submits["per_s"],
                      "p99_ms": submits["p99_ms"], "failed": submits["failed"]})
@@ -399,9 +419,8 @@ def run(argv=None) -> dict:
                       worker_class=server["worker_class"], log_path=workdir / "gunicorn.log",
                       project_dir=project_dir) as server:
             warm_up(server, db, opts, workdir)
-            bare_count = opts.bare_count or opts.count
-            log(f"baseline: {bare_count} bare Django INSERTs, {opts.clients} clients")
-            bare = measure_bare(server, db, bare_count, opts, workdir)
+            log(f"baseline: bare Django INSERTs for {opts.bare_seconds:.0f} s, {opts.clients} clients")
+            bare = measure_bare(server, db, opts.count, opts, workdir, seconds=opts.bare_seconds)
             log(f"  bare Django insert: {bare['per_s']}/s, p50 {bare['p50_ms']} ms, p99 {bare['p99_ms']} ms, "
                 f"failed {bare['failed']}")
             metrics["_bare"] = bare
@@ -430,6 +449,7 @@ def run(argv=None) -> dict:
                 "share_of_bare_django": round(submits["per_s"] / bare["per_s"], 3) if bare["per_s"] else None,
                 "accepted": submits["ok"],
                 "submits": len(seed["applications"]),
+                "not_sent_by_hard_stop": submits["cut_by_deadline"],
                 "retried_attempts": submits["retried_attempts"],
                 "protocol_gap_free": checks["protocol_gap_free"],
                 "receipt_order_ok": checks["receipt_order_ok"],
@@ -439,6 +459,8 @@ def run(argv=None) -> dict:
                 "gunicorn_cpu_ms_per_submit": submits["cpu"].get("gunicorn_ms_per_request"),
                 "postgres_cpu_ms_per_submit": submits["cpu"].get("postgres_ms_per_request"),
                 "other_cores_busy_during_clickday": submits["cpu"].get("other_cores"),
+                "backends_waiting_row_lock": row_lock_waits(submits["pg_activity"]),
+                "backends_waiting_wal_flush": wal_waits(submits["pg_activity"]),
             })
             metrics["_submits"] = submits
             metrics["_checks"] = checks
@@ -456,7 +478,7 @@ def run(argv=None) -> dict:
                 and metrics["lost"] == 0 and metrics["duplicates"] == 0 and metrics["protocol_gap_free"]
                 and metrics["receipt_order_ok"])
         metrics["_options"] = {"count": opts.count, "clients": opts.clients, "mode": opts.mode,
-                               "timeout_s": opts.timeout, "retries": opts.retries,
+                               "timeout_s": opts.timeout, "retries": opts.retries, "deadline_s": opts.deadline,
                                "pgbench_clients": opts.pgbench_clients, "pgbench_seconds": opts.pgbench_seconds}
         metrics["_duration_s"] = round(time.perf_counter() - started, 1)
         return metrics
@@ -509,6 +531,7 @@ def report(m: dict) -> str:
         f"| latency p50 / p99 (first send → receipt) | {_fmt(m.get('p50_ms'), ' ms')} / **{_fmt(m.get('p99_ms'), ' ms')}** |",
         f"| accepted / submitted | {_fmt(m.get('accepted'))} / {_fmt(m.get('submits'))} |",
         f"| errors (no receipt in the end) | {_fmt(m.get('errors'))} |",
+        f"| not sent: cut by the hard stop ({_fmt(o.get('deadline_s'))} s) | {_fmt(m.get('not_sent_by_hard_stop'))} |",
         f"| retried attempts | {_fmt(m.get('retried_attempts'))} |",
         f"| lost (receipt but no submission) | {_fmt(m.get('lost'))} |",
         f"| duplicates | {_fmt(m.get('duplicates'))} |",
@@ -560,6 +583,20 @@ def report(m: dict) -> str:
             row("load average (1 min) at the end", "load_average"),
             "",
         ]
+    bare_pg, sub_pg = (m.get("_bare") or {}).get("pg_activity") or {}, (submits or {}).get("pg_activity") or {}
+    if bare_pg or sub_pg:
+        lines += [
+            "What the application's PostgreSQL connections were doing (pg_stat_activity sampled every 50 ms; "
+            "average number of connections in each state; `Lock:*` = waiting for a row lock, e.g. the "
+            "protocol counter; `IO:WALSync`/`LWLock:WALWrite` = waiting for the commit to reach the disk; "
+            "\"idle\" = waiting for Python):",
+            "",
+            "| state | bare insert | click day |",
+            "|---|---|---|",
+        ]
+        for key in dict.fromkeys([*sub_pg, *bare_pg]):
+            lines.append(f"| {key} | {_fmt(bare_pg.get(key))} | {_fmt(sub_pg.get(key))} |")
+        lines.append("")
     checks = m.get("_checks")
     if checks:
         lines += [f"Verification against the database: `{json.dumps(checks)}`", ""]
@@ -584,5 +621,8 @@ def report(m: dict) -> str:
 
 
 if __name__ == "__main__":
+    # Standalone: print the figures and the report; only bench/run.py writes RESULTS.md/results.json.
     metrics = run(sys.argv[1:])
     print(json.dumps({k: v for k, v in metrics.items() if not k.startswith("_")}, indent=2))
+    if "_prepared" not in metrics:
+        print(report(metrics))

@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+# The project to load: this checkout, or an experimental copy (clickday.py --project-dir).
+REPO = Path(os.environ.get("BENCH_PROJECT_DIR") or Path(__file__).resolve().parent.parent)
 sys.path.insert(0, str(REPO))  # the tests package: the call is built like the tests build it
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "manifattura.config.settings")
 
@@ -49,10 +50,11 @@ def seed(count: int, mode: str, tune_count: int = 0) -> dict:
     )
     answers = complete_answers(call)
     declarations = sorted(call.declarations.values_list("id", flat=True))
+    people = max(count, tune_count)  # the tuning call's applicants may outnumber the main call's
     with transaction.atomic():
         users = User.objects.bulk_create(
             [User(email=f"clickday{i}@example.org", password="!bench-unusable", first_name="Click",
-                  last_name=f"Day {i}", language="it") for i in range(count)],
+                  last_name=f"Day {i}", language="it") for i in range(people)],
             batch_size=BATCH,
         )
         orgs = Organization.objects.bulk_create(
@@ -60,7 +62,7 @@ def seed(count: int, mode: str, tune_count: int = 0) -> dict:
                           vat_number=valid_vat(i + 2_000_000), tax_code=valid_vat(i + 2_000_000),
                           address=f"Via del Lavoro {i}", city="Milano", operating_city="Milano",
                           founded_on=dt.date(2020, 1, 1), ateco_code="25.62", email=f"clickday{i}@example.org")
-             for i in range(count)],
+             for i in range(people)],
             batch_size=BATCH,
         )
         Membership.objects.bulk_create(
@@ -73,7 +75,7 @@ def seed(count: int, mode: str, tune_count: int = 0) -> dict:
         applications = Application.objects.bulk_create(
             [Application(call=call, organization=o, slot=1, created_by=u, created_at=now, updated_at=now,
                          status=ApplicationStatus.DRAFT, answers=answers, accepted_declarations=declarations)
-             for u, o in zip(users, orgs)],
+             for u, o in zip(users[:count], orgs[:count])],
             batch_size=BATCH,
         )
     tune_applications = []
@@ -115,7 +117,7 @@ def seed(count: int, mode: str, tune_count: int = 0) -> dict:
         "call_id": call.pk,
         "call_code": call.code,
         "selection_mode": call.selection_mode,
-        "applications": [[a.pk, t.key] for a, t in zip(applications, tokens)],
+        "applications": [[a.pk, t.key] for a, t in zip(applications, tokens[:count])],
     }
 
 

@@ -189,7 +189,8 @@ def gunicorn(*, env: dict, workers: int, threads: int, worker_class: str, log_pa
     log_fh = open(log_path, "ab")
     proc = subprocess.Popen(cmd, env=full_env, cwd=project_dir, stdout=log_fh, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        # Generous: on a busy 2-core machine importing the project in 4 workers takes a while.
+        deadline = time.monotonic() + 180
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log_path}")
@@ -199,7 +200,7 @@ def gunicorn(*, env: dict, workers: int, threads: int, worker_class: str, log_pa
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer /healthz within 60 s; see {log_path}")
+                raise RuntimeError(f"gunicorn did not answer /healthz within 180 s; see {log_path}")
             time.sleep(0.25)
         yield port, proc.pid
     finally:
@@ -208,7 +209,7 @@ def gunicorn(*, env: dict, workers: int, threads: int, worker_class: str, log_pa
 
 
 def run_load(*, port: int, jobs: list[dict], clients: int, timeout: float, retries: int, deadline: float,
-             workdir: Path, name: str, monitor: "CpuMonitor | None" = None) -> dict:
+             workdir: Path, name: str, monitor: "CpuMonitor | None" = None, dbname: str | None = None) -> dict:
     """Run bench/httpload.py in its own process against the loopback port; returns its results
     (with ``cpu``: where the CPU went meanwhile, if a monitor is given)."""
     jobs_path = workdir / f"{name}-jobs.json"
@@ -217,12 +218,21 @@ def run_load(*, port: int, jobs: list[dict], clients: int, timeout: float, retri
     cmd = [PY, str(BENCH_DIR / "httpload.py"), "--port", str(port), "--jobs", str(jobs_path), "--out",
            str(out_path), "--clients", str(clients), "--timeout", str(timeout), "--retries", str(retries),
            "--deadline", str(deadline)]
+    sampler = PgActivitySampler(dbname) if dbname else None
     if monitor:
         monitor.start()
-    subprocess.run(cmd, check=True, timeout=deadline + 120)
+    if sampler:
+        sampler.__enter__()
+    try:
+        subprocess.run(cmd, check=True, timeout=deadline + 120)
+    finally:
+        if sampler:
+            sampler.__exit__(None, None, None)
     cpu = monitor.stop() if monitor else {}
     result = json.loads(out_path.read_text())
     result["cpu"] = cpu
+    result["pg_activity"] = sampler.summary() if sampler else {}
+    out_path.write_text(json.dumps(result))
     return result
 
 
@@ -301,7 +311,9 @@ class CpuMonitor:
         children1 = os.times()
 
         def used(pids):
-            return sum(procs1[p][2] - self.procs0.get(p, (None, None, procs1[p][2]))[2] for p in pids) / _TICK
+            # A process started during the phase (e.g. a connection reopened after DB_CONN_MAX_AGE) used
+            # all its ticks in it; one that ended during the phase is not seen (counted as "other").
+            return sum(procs1[p][2] - self.procs0.get(p, (None, None, 0))[2] for p in pids) / _TICK
 
         server = {p for p, (_n, ppid, _t) in procs1.items() if p == self.server_pid or ppid == self.server_pid}
         # Backends of our database, and the server's own processes (WAL writer, checkpointer...).
@@ -324,3 +336,55 @@ class CpuMonitor:
             "other_cores": round(others / elapsed, 2) if elapsed else None,
             "load_average": os.getloadavg()[0],
         }
+
+
+class PgActivitySampler:
+    """Samples pg_stat_activity of one database every ``interval`` seconds in a thread: what the
+    busy backends are doing (running, waiting for a row lock, for the WAL flush at commit...)."""
+
+    def __init__(self, dbname: str, interval: float = 0.05):
+        import threading
+
+        self.dbname, self.interval = dbname, interval
+        self.samples: dict[str, int] = {}
+        self.ticks = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psycopg
+
+        try:
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                while not self._stop.wait(self.interval):
+                    rows = conn.execute(
+                        "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                        "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                        (self.dbname,)).fetchall()
+                    self.ticks += 1
+                    for state, wtype, wevent in rows:
+                        if state == "idle":
+                            key = "idle (waiting for the app)"
+                        elif state == "idle in transaction":
+                            key = "idle in transaction (waiting for the app)"
+                        elif wtype is None:
+                            key = "running (CPU)"
+                        else:
+                            key = f"{wtype}:{wevent}"
+                        self.samples[key] = self.samples.get(key, 0) + 1
+        except Exception as exc:  # noqa: BLE001 - sampling is informative only
+            self.samples[f"sampler error: {str(exc)[:80]}"] = 1
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(5)
+
+    def summary(self) -> dict:
+        """Average number of our backends in each state (backends = connections the app holds)."""
+        if not self.ticks:
+            return {}
+        return {k: round(v / self.ticks, 2) for k, v in sorted(self.samples.items(), key=lambda kv: -kv[1])}

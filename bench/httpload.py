@@ -114,7 +114,7 @@ async def run_client(jobs, conn: Connection, start: asyncio.Event, t0_box, deadl
             record["attempts"] = attempt + 1
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
-                record["error"] = record["error"] or "deadline"
+                record["error"] = "deadline"
                 break
             sent = time.perf_counter()
             try:
@@ -123,6 +123,10 @@ async def run_client(jobs, conn: Connection, start: asyncio.Event, t0_box, deadl
                 status, body, keep_alive = await asyncio.wait_for(conn.exchange(raw), min(opts.timeout, remaining))
             except (asyncio.TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                     HTTPError, ValueError) as exc:
+                conn.close()
+                if time.perf_counter() >= deadline:  # cut by the hard stop, not a failure of the server
+                    record["error"] = "deadline"
+                    break
                 kind = "timeout" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
                 transport_errors[kind] = transport_errors.get(kind, 0) + 1
                 record["error"] = kind
