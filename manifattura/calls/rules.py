@@ -193,6 +193,10 @@ def visible_applications_for_review(user, call):
         return qs
     if not is_commission_member(user, call):
         return qs.none()
-    return qs.exclude(conflict_declarations__member__user=user, conflict_declarations__has_conflict=True)
+    from manifattura.calls.models import ConflictDeclaration
+
+    # A subquery, not exclude(a=…, b=…): on a multi-valued relation those could match different rows.
+    conflicted_ids = ConflictDeclaration.objects.filter(member__user=user, has_conflict=True).values("application_id")
+    return qs.exclude(pk__in=conflicted_ids)
 # The commission (members without a conflict) may download applicants' files too.
 rules.set_perm("calls.download_applicationfile", is_staff | is_file_owner_member | may_review_file)

@@ -518,10 +518,6 @@ def test_a_conflicted_member_is_refused_and_absent_from_every_list(db):
     assert reviewers[member.pk]["conflicts"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "calls.rules.visible_applications_for_review excludes with two conditions on conflict_declarations in one "
-    "exclude(): they may match different rows, so another member's conflict hides the application from a member "
-    "who declared none. Remove this mark once the rule excludes with a subquery."))
 def test_another_members_conflict_does_not_hide_the_application(db):
     world = make_world("admissibility")
     reviewer = api(world.users["member"])
