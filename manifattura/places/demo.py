@@ -15,7 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from manifattura.accounts.demo import staff_user
-from manifattura.places.domain import site_change_status, site_create, space_create
+from manifattura.places.domain import (
+    lifecycle_path,
+    site_change_status,
+    site_create,
+    space_create,
+)
 from manifattura.places.enums import (
     Accessibility,
     Condition,
@@ -28,7 +33,6 @@ from manifattura.places.enums import (
 )
 from manifattura.places.importers import load_milan_zones
 from manifattura.places.models import Site, Zone
-from manifattura.places.sites_import import lifecycle_path
 
 M, OP, PR = Ownership.MUNICIPAL, Ownership.OTHER_PUBLIC, Ownership.PRIVATE
 GOOD, FAIR, POOR, RUIN = Condition.GOOD, Condition.FAIR, Condition.POOR, Condition.RUIN

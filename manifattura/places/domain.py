@@ -1,6 +1,6 @@
 """Every write to zones, sites and spaces: one transaction each, audited."""
 
-from collections import Counter
+from collections import Counter, deque
 from decimal import Decimal
 from importlib import import_module
 
@@ -147,6 +147,26 @@ def site_update(
 
 def allowed_statuses(site: Site) -> list[str]:
     return sorted(SITE_TRANSITIONS.get(site.status, set()), key=list(SiteStatus.values).index)
+
+
+def lifecycle_path(start: str, target: str) -> list[str]:
+    """Statuses after ``start`` up to ``target`` along the shortest path of ``SITE_TRANSITIONS``."""
+    if start == target:
+        return []
+    previous: dict[str, str] = {start: start}
+    queue = deque([start])
+    while queue:
+        current = queue.popleft()
+        for nxt in sorted(SITE_TRANSITIONS.get(current, ()), key=list(SiteStatus.values).index):
+            if nxt not in previous:
+                previous[nxt] = current
+                if nxt == target:
+                    path = [nxt]
+                    while previous[path[-1]] != start:
+                        path.append(previous[path[-1]])
+                    return path[::-1]
+                queue.append(nxt)
+    raise ValueError(f"no path from {start} to {target}")
 
 
 @transaction.atomic

@@ -13,9 +13,9 @@ from manifattura.accounts.models import Membership, Organization, User
 from manifattura.core.demo_steps import demo_steps
 from manifattura.core.models import ActionLog
 from manifattura.places import demo as places_demo
+from manifattura.places.domain import lifecycle_path
 from manifattura.places.enums import SiteStatus, SpaceAvailability
 from manifattura.places.models import Site, Space, Zone
-from manifattura.places.sites_import import lifecycle_path
 
 
 @pytest.fixture(autouse=True)

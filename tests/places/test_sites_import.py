@@ -13,6 +13,7 @@ from pyproj import Geod
 
 from manifattura.core.models import ActionLog
 from manifattura.places import sites_import
+from manifattura.places.domain import lifecycle_path
 from manifattura.places.enums import SiteStatus, SurfaceSource
 from manifattura.places.models import Site
 
@@ -606,15 +607,15 @@ def test_delimiter_is_the_one_the_header_uses_most():
 
 
 def test_lifecycle_path_is_the_shortest_allowed_path():
-    assert sites_import.lifecycle_path("mapped", "active") == [
+    assert lifecycle_path("mapped", "active") == [
         "surveyed",
         "offered",
         "assigned",
         "under_recovery",
         "active",
     ]
-    assert sites_import.lifecycle_path("active", "mapped") == ["withdrawn", "mapped"]
-    assert sites_import.lifecycle_path("offered", "offered") == []
+    assert lifecycle_path("active", "mapped") == ["withdrawn", "mapped"]
+    assert lifecycle_path("offered", "offered") == []
 
 
 def test_enum_values_are_accepted_by_code_label_or_common_italian_word():
