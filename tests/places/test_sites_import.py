@@ -195,6 +195,7 @@ def test_missing_ownership_without_a_default_refuses_every_row_and_says_how_to_f
     assert error.returncode == 1
     assert "feature 1, ownership: required for a new site" in out
     assert "--default ownership=VALUE" in out
+    assert "Problems by field: ownership 26" in out
     assert not Site.objects.exists()
 
 
@@ -522,6 +523,16 @@ def test_swapped_coordinates_are_imported_with_a_hint(milan_zones_copy, tmp_path
 
     assert Site.objects.get().outside_zones is True
     assert "with longitude and latitude swapped it would be inside" in out
+
+
+def test_many_outside_rows_are_counted_after_the_first_fifty_warnings(milan_zones_copy, tmp_path):
+    rows = [f"Monza {i};municipal;9.27;45.58" for i in range(55)]
+    path = write(tmp_path, "monza.csv", "\n".join(["name;ownership;lon;lat", *rows]) + "\n")
+
+    out, _err = run(path, "--dry-run")
+
+    assert out.count("falls outside every zone") == 50
+    assert "and 5 more warnings of the same kind" in out
 
 
 def test_csv_geometry_column_accepts_wkt_and_geojson(milan_zones_copy, tmp_path):

@@ -1,6 +1,7 @@
 """``manifattura import-sites FILE``: import sites from GeoJSON or CSV (see ``places.sites_import``)."""
 
 import sys
+from collections import Counter
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -11,6 +12,8 @@ from manifattura.places import sites_import
 from manifattura.places.management.commands._options import staff_user
 
 PROGRESS_ABOVE = 200  # rows; smaller files finish before progress lines would help
+SUMMARY_ABOVE = 10  # problems; a longer report ends with a count per field
+WARNINGS_SHOWN = 50  # "outside every zone" lines; the count of the others follows
 
 
 class Command(BaseCommand):
@@ -97,8 +100,23 @@ class Command(BaseCommand):
             self.stdout.write(_("Invalid rows: %(count)d. Problems:") % {"count": result.invalid})
             for line in sites_import.problem_lines(result):
                 self.stdout.write("  " + line)
-        for warning in result.warnings:
+            if len(result.problems) > SUMMARY_ABOVE:
+                by_field = Counter(problem.field for problem in result.problems)
+                self.stdout.write(
+                    _("Problems by field: %(fields)s")
+                    % {
+                        "fields": ", ".join(
+                            f"{name} {count}" for name, count in by_field.most_common()
+                        )
+                    }
+                )
+        for warning in result.warnings[:WARNINGS_SHOWN]:
             self.stdout.write(_("Warning: %(warning)s") % {"warning": warning})
+        if len(result.warnings) > WARNINGS_SHOWN:
+            self.stdout.write(
+                _("… and %(count)d more warnings of the same kind.")
+                % {"count": len(result.warnings) - WARNINGS_SHOWN}
+            )
         counts = (
             _(
                 "created %(created)d, updated %(updated)d, unchanged %(unchanged)d, "
