@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
+from django.db.models.functions import Length
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -41,11 +42,11 @@ class ReadableHistoryMixin:
 class ZoneAdmin(admin.ModelAdmin):
     """Zones come from boundary files (``import-zones``): here they are read, renamed at most."""
 
-    list_display = ["__str__", "kind", "code", "name", "area_display", "site_count"]
-    list_display_links = ["__str__"]
+    list_display = ["name", "kind", "code", "area_display", "site_count"]
     list_filter = ["kind"]
     search_fields = ["code", "name"]
-    ordering = ["kind", "code"]
+    # Codes are numbers stored as text: shorter first, so "9" comes before "10".
+    ordering = ["kind", Length("code"), "code"]
     fields = ["kind", "code", "name", "area_display", "bbox_display", "site_count"]
     readonly_fields = ["kind", "code", "area_display", "bbox_display", "site_count"]
 
