@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.utils import translation
 
 from manifattura.core import clock
 from manifattura.core.audit import (
@@ -22,6 +23,13 @@ from manifattura.core.models import ActionLog, ChainHead
 @pytest.fixture(autouse=True)
 def _link_after_every_commit(settings):
     settings.AUDIT_LINK_INTERVAL = 0
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Command output is asserted in English; the project's default language is Italian.
+    with translation.override("en"):
+        yield
 
 
 def record(n: int) -> list[ActionLog]:
