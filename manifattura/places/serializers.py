@@ -38,8 +38,8 @@ def site_page_urls(request):
     return lambda site_id: template.replace(str(_PK_SENTINEL), str(site_id))
 
 
-class PageUrlMixin:
-    """``page_url`` of a site for serializers (many rows share one reversed URL)."""
+class SiteRowCacheMixin:
+    """What every row of a site list shares, computed once: the page URL pattern, status labels."""
 
     @cached_property
     def _page_url(self):
@@ -83,7 +83,7 @@ class ZoneFeatureCollectionSerializer(FeatureCollectionSerializer):
     features = ZoneFeatureSerializer(many=True)
 
 
-class SiteSerializer(PageUrlMixin, serializers.ModelSerializer):
+class SiteSerializer(SiteRowCacheMixin, serializers.ModelSerializer):
     """A site. Zones, periphery, centre point and (polygons) surface derive from the geometry."""
 
     url = serializers.HyperlinkedIdentityField(view_name="places-api:site-detail")
@@ -204,7 +204,7 @@ class SiteStatusRefusedSerializer(serializers.Serializer):
     )
 
 
-class SiteFeatureSerializer(PageUrlMixin, GeoFeatureMixin, serializers.ModelSerializer):
+class SiteFeatureSerializer(SiteRowCacheMixin, GeoFeatureMixin, serializers.ModelSerializer):
     """A site as a map feature: flat properties, so GIS tools can show and style them."""
 
     geometry = GeometryField(read_only=True)
