@@ -180,7 +180,9 @@ def summarize(load: dict, ok_statuses=(200, 201)) -> dict:
         "retried_attempts": sum(max(0, r["attempts"] - 1) for r in requests),
         "statuses": statuses,
         "transport_errors": load.get("transport_errors", {}),
-        "cpu": cpu_per_request(load.get("cpu") or {}, len(requests)),
+        # Requests the server worked on: answered ones, and those still in flight at the hard stop.
+        "cpu": cpu_per_request(load.get("cpu") or {}, sum(
+            1 for r in requests if r["status"] is not None or r["error"] == "deadline")),
         "pg_activity": load.get("pg_activity") or {},
     }
 
@@ -648,6 +650,7 @@ def report(m: dict) -> str:
     if m.get("_load_average_before") is not None:
         lines += [f"Load average (1 min) when the scenario started: {m['_load_average_before']:.2f} "
                   f"(above ~0.5 something else was running: figures are then lower than this machine can do).", ""]
+    lines += ["Where a submit's time goes, what was tried and what to change: `bench/CLICKDAY_ANALYSIS.md`.", ""]
     if m.get("_seed_s") is not None:
         lines += [f"Seeding took {_fmt(m['_seed_s'], ' s')}; the whole scenario {_fmt(m.get('_duration_s'), ' s')}.",
                   ""]

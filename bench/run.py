@@ -83,7 +83,7 @@ def section(name: str, body: str, machine: dict, command: str, duration: float) 
         *machine_lines(machine),
         "",
     ]
-    return "\n".join(head) + body.rstrip() + "\n\n" + f"<!-- /scenario:{name} -->"
+    return "\n".join(head) + "\n" + body.rstrip() + "\n\n" + f"<!-- /scenario:{name} -->"
 
 
 def write_results(results: dict[str, dict], sections: dict[str, str], skipped: dict[str, str]) -> None:
