@@ -114,7 +114,7 @@ def write_results(results: dict[str, dict], sections: dict[str, str], skipped: d
         "Each section says when, on which machine and with which command it was measured.",
         "",
     ]
-    RESULTS_MD.write_text("\n".join(intro) + "\n\n".join(kept[name] for name in sorted(kept)) + "\n",
+    RESULTS_MD.write_text("\n".join(intro) + "\n" + "\n\n".join(kept[name] for name in sorted(kept)) + "\n",
                           encoding="utf-8")
 
 
