@@ -8,16 +8,14 @@ from manifattura.places.models import Site, Space, Zone
 
 
 def sites_for_list():
-    """Sites with their zones and space counts in one query."""
-    return Site.objects.select_related("municipio", "nil").annotate(
-        space_count=Count("spaces", distinct=True),
-        available_space_count=Count("spaces", filter=Q(spaces__availability="available"), distinct=True),
-    )
+    """Sites with their zones and space counts in one query (the same rows the API lists)."""
+    return sites_for_api()
 
 
 def site_for_detail(pk: int) -> Site:
     return (
         Site.objects.select_related("municipio", "nil")
+        .defer(*ZONE_BOUNDARIES)
         .prefetch_related(
             Prefetch("spaces", queryset=Space.objects.order_by("floor", "name")),
             "attachments",
@@ -27,7 +25,7 @@ def site_for_detail(pk: int) -> Site:
 
 
 def spaces_for_list():
-    return Space.objects.select_related("site", "site__municipio", "site__nil")
+    return spaces_for_api()
 
 
 def zones_for_map(kind: str | None = None):

@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -307,14 +308,16 @@ def test_csv_export_has_bom_semicolons_localized_decimals_and_the_filtered_rows(
     assert response.content.startswith(b"\xef\xbb\xbf")
     rows = read_csv(response)
     header, data = rows[0], rows[1:]
-    assert header[:3] == ["ID", "External reference", "Name"]
-    assert len(data) == 1
-    row = dict(zip(header, data[0], strict=True))
-    assert row["Name"] == "Capannone Lambrate"
-    assert row["Municipio"] == "3"
-    assert row["Surface (m²)"] == "5000,00"  # Italian decimal comma, no grouping
-    assert row["Spaces"] == "2" and row["Spaces available"] == "1"
-    assert row["Page"].endswith(reverse("places:site-detail", args=[milan_sites["east"].pk]))
+    with translation.override("it"):  # the default language: headers are in Italian
+        t = translation.gettext
+        assert header[:3] == [t("ID"), t("External reference"), t("Name")]
+        assert len(data) == 1
+        row = dict(zip(header, data[0], strict=True))
+        assert row[t("Name")] == "Capannone Lambrate"
+        assert row[t("Municipio")] == "3"
+        assert row[t("Surface (m²)")] == "5000,00"  # Italian decimal comma, no grouping
+        assert row[t("Spaces")] == "2" and row[t("Spaces available")] == "1"
+        assert row[t("Page")].endswith(reverse("places:site-detail", args=[milan_sites["east"].pk]))
 
 
 def test_csv_export_in_english_uses_a_decimal_point(client, milan_sites):
