@@ -72,7 +72,11 @@ class api:  # noqa: N801 - used like a client: api(user).get(...)
 
         def send(*args, **kwargs):
             client.cookies.clear()
-            client.credentials(**({"HTTP_AUTHORIZATION": self.authorization} if self.authorization else {}))
+            # The tests read the English source texts; the platform's default language is Italian.
+            headers = {"HTTP_ACCEPT_LANGUAGE": "en"}
+            if self.authorization:
+                headers["HTTP_AUTHORIZATION"] = self.authorization
+            client.credentials(**headers)
             return getattr(client, method)(*args, **kwargs)
 
         return send
