@@ -27,6 +27,19 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def _english_unless_asked(settings, request):
+    """Tests assert the English source texts; the platform's default (Italian) is tested by the tests
+    marked ``italian`` (and by those that set LANGUAGE_CODE themselves)."""
+    from django.utils import translation
+
+    language = "it" if request.node.get_closest_marker("italian") else "en"
+    settings.LANGUAGE_CODE = language
+    translation.activate(language)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"

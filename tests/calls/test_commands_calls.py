@@ -54,10 +54,11 @@ def test_remind_drafts_writes_only_to_organizations_that_have_not_submitted(clos
     assert closing_soon["submitted"].email not in _recipients()
     assert "Reminded 2 applications (3 people)" in output
     first = _reminders().first()
-    assert "not submitted yet" in first.subject
+    # Emails speak the recipient's language (Italian by default for these users).
+    assert first.language == "it" and first.subject == "La domanda non è ancora stata inviata"
     assert "/calls/applications/" in first.context["url"]
     assert deliver(first.pk)  # what the outbox sends after commit
-    assert "is not submitted yet" in mail.outbox[-1].body and closing_soon["call"].title in mail.outbox[-1].body
+    assert "non è ancora stata inviata" in mail.outbox[-1].body and closing_soon["call"].title in mail.outbox[-1].body
     assert ActionLog.objects.filter(verb="application.reminded").count() == 2
 
 

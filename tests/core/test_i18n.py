@@ -147,6 +147,7 @@ PAGES = {
 }
 
 
+@pytest.mark.italian
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", list(PAGES))
 def test_public_pages_are_italian_by_default_and_english_with_the_language_cookie(client, compiled_locale, url):
@@ -183,6 +184,7 @@ def _short_text(max_length):
                         required=True, max_length=max_length)
 
 
+@pytest.mark.italian
 def test_a_validation_error_is_italian_by_default_and_english_on_request(compiled_locale):
     question = _short_text(5)
     with translation.override("it"), pytest.raises(ValueError) as italian:

@@ -59,6 +59,7 @@ def test_staff_area_pages_send_everybody_else_to_the_login(client, registered, s
             assert response["Location"].startswith(reverse("admin:login")), url
 
 
+@pytest.mark.italian
 @pytest.mark.django_db
 def test_staff_area_is_translated(client, staff, site):
     client.force_login(staff)
@@ -67,7 +68,9 @@ def test_staff_area_is_translated(client, staff, site):
     assert "Cerca" in response.text  # Django's own Italian translation of the admin
 
 
+@pytest.mark.italian
 @pytest.mark.django_db
+@pytest.mark.italian
 def test_changelist_shows_status_zones_surface_cost_and_demo(client, staff):
     SiteFactory(
         name="Cascina Demo",
@@ -79,7 +82,10 @@ def test_changelist_shows_status_zones_surface_cost_and_demo(client, staff):
     html = client.get(reverse("admin:places_site_changelist")).text
     assert "Cascina Demo" in html
     assert "1.500 m²" in html and "€ 20.000,00" in html
-    assert "Mapped" in html
+    from django.utils import translation
+
+    with translation.override("it"):
+        assert str(SiteStatus.MAPPED.label) in html
 
 
 # --- status changes -------------------------------------------------------------------------------

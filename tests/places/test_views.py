@@ -119,6 +119,7 @@ def test_unknown_zone_kind_is_404(client):
 # --- home page ------------------------------------------------------------------------------------
 
 
+@pytest.mark.italian
 @pytest.mark.django_db
 def test_home_shows_key_figures_computed_from_the_database(client):
     first = SiteFactory(surface_m2=Decimal("1000"), recovery_cost=Decimal("100000"))
@@ -297,6 +298,7 @@ def read_csv(response):
     return list(csv.reader(io.StringIO(body[1:]), delimiter=";"))
 
 
+@pytest.mark.italian
 def test_csv_export_has_bom_semicolons_localized_decimals_and_the_filtered_rows(
     client, milan_sites
 ):
@@ -463,6 +465,7 @@ def test_site_page_runs_the_same_number_of_queries_with_1_and_5_spaces(client, s
 # --- language -------------------------------------------------------------------------------------
 
 
+@pytest.mark.italian
 @pytest.mark.django_db
 def test_pages_are_italian_by_default(client):
     assert '<html lang="it">' in client.get("/").text
