@@ -37,6 +37,9 @@ demo: migrate
 	@echo "Serving on http://127.0.0.1:$(PORT)  (staff: staff@example.org / demo-staff-2026)"
 	DEBUG=1 $(MANAGE) runserver 127.0.0.1:$(PORT)
 
+# Two workers: CI machines have two cores (pytest-xdist gives each worker its own test database).
+PYTEST_ARGS ?= -n 2
+
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 

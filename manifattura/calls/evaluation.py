@@ -854,7 +854,7 @@ def award_accept(*, award: Award, by) -> Concession | None:
     from manifattura.places.enums import SITE_TRANSITIONS, SiteStatus, SpaceAvailability
     from manifattura.places.models import Space
 
-    award = Award.objects.select_for_update().select_related("application__organization", "call", "space__site").get(pk=award.pk)
+    award = Award.objects.select_for_update(of=("self",)).select_related("application__organization", "call", "space__site").get(pk=award.pk)
     _require_member_of(award.application, by)
     _award_transition(award, AwardStatus.ACCEPTED)
     if clock.now() >= award.respond_by:
@@ -885,7 +885,7 @@ def award_accept(*, award: Award, by) -> Concession | None:
 @transaction.atomic
 def award_renounce(*, award: Award, by, reason: str = "") -> Award | None:
     """Renounce an offered award; the freed space or money goes to the next on the reserve list."""
-    award = Award.objects.select_for_update().select_related("application__organization", "call", "space").get(pk=award.pk)
+    award = Award.objects.select_for_update(of=("self",)).select_related("application__organization", "call", "space").get(pk=award.pk)
     _require_member_of(award.application, by)
     _award_transition(award, AwardStatus.RENOUNCED)
     award.status = AwardStatus.RENOUNCED
