@@ -16,7 +16,6 @@ import hashlib
 
 import rules
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
@@ -45,7 +44,6 @@ from manifattura.calls.models import (
     Application,
     ApplicationFile,
     Award,
-    Call,
     CommissionMember,
     ConflictDeclaration,
     IntegrationDocument,
@@ -53,6 +51,7 @@ from manifattura.calls.models import (
     ReviewAssignment,
 )
 from manifattura.calls.ranking_pdf import ranking_pdf
+from manifattura.calls.views import _deny, _visible_call  # the same refusal and call lookup as the submission pages
 from manifattura.core import clock
 from manifattura.core.money import plain_number
 
@@ -66,18 +65,6 @@ REFUSALS = (domain.NotEditable, PermissionError, FileRejected)
 # ---------------------------------------------------------------------------------------------------
 
 
-def _deny(request):
-    """Anonymous people are sent to log in; everybody else gets 403."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    raise PermissionDenied(_("You may not see or change this."))
-
-
-def _visible_call(request, code: str) -> Call:
-    call = calls_rules.visible_calls(request.user).filter(code=code).first()
-    if call is None or not rules.has_perm("calls.view_call", request.user, call):
-        raise Http404(_("There is no published call with this code."))
-    return call
 
 
 def _staff_call(request, code):
