@@ -188,7 +188,7 @@ def integration_request(*, application: Application, items: list[str], deadline,
                  data={"items": items, "deadline": deadline})
     _notify_applicant(application, subject=gettext_lazy("Documents requested for your application"),
                       template="calls/email/integration.txt",
-                      context={"items": items, "message": message.strip(), "deadline": deadline.isoformat()})
+                      context={"items": items, "message": message.strip(), "deadline": clock.rome_text(deadline)})
     return request
 
 
@@ -482,7 +482,7 @@ def draw_seed_publish(*, call: Call, seed: str, by) -> Call:
     call = Call.objects.select_for_update().get(pk=call.pk)
     if call.draw_seed_published_at:
         raise NotEditable(_("The draw seed was published on %(when)s and cannot change.") % {
-            "when": call.draw_seed_published_at.isoformat()})
+            "when": clock.rome_text(call.draw_seed_published_at)})
     if len(seed.strip()) < 8:
         raise ValidationError({"seed": _("Use a seed of at least 8 characters (e.g. the lottery numbers of a public draw).")})
     call.draw_seed = seed.strip()
@@ -556,7 +556,7 @@ def ranking_publish(*, call: Call, kind: str, by) -> Ranking:
         provisional = call.rankings.get(kind=RankingKind.PROVISIONAL)
         window_end = provisional.published_at + dt.timedelta(days=call.appeal_days)
         if clock.now() < window_end:
-            raise NotEditable(_("The appeal window is open until %(when)s.") % {"when": window_end.isoformat()})
+            raise NotEditable(_("The appeal window is open until %(when)s.") % {"when": clock.rome_text(window_end)})
         if provisional.appeals.filter(status=AppealStatus.FILED).exists():
             raise NotEditable(_("Decide every appeal before publishing the final ranking."))
     entries, inputs = compute_ranking(call)
@@ -641,7 +641,7 @@ def appeal_file(*, application: Application, text: str, by, files: list[tuple[st
         raise NotEditable(_("Appeals can be filed only after the provisional ranking is published."))
     window_end = provisional.published_at + dt.timedelta(days=call.appeal_days)
     if clock.now() >= window_end:
-        raise NotEditable(_("The appeal window closed on %(when)s.") % {"when": window_end.isoformat()})
+        raise NotEditable(_("The appeal window closed on %(when)s.") % {"when": clock.rome_text(window_end)})
     if not text.strip():
         raise ValidationError({"text": _("Write the grounds of the appeal.")})
     if not (provisional.entries.filter(application=application).exists()
@@ -717,7 +717,7 @@ def preferences_set(*, application: Application, space_ids: list[int], by) -> li
         raise NotEditable(_("Preferences are closed."))
     window_end = ranking.published_at + dt.timedelta(days=call.preference_days)
     if clock.now() >= window_end:
-        raise NotEditable(_("The window for preferences closed on %(when)s.") % {"when": window_end.isoformat()})
+        raise NotEditable(_("The window for preferences closed on %(when)s.") % {"when": clock.rome_text(window_end)})
     if not ranking.entries.filter(application=application, fit=True).exists():
         raise NotEditable(_("Only applicants ranked as fit state preferences."))
     offered = set(call.offered_spaces.values_list("id", flat=True))
@@ -765,7 +765,7 @@ def _offer(*, call: Call, application: Application, space=None, amount=None, par
                                  respond_by=now + dt.timedelta(days=call.acceptance_days))
     _notify_applicant(application, subject=gettext_lazy("You have been awarded"), template="calls/email/award.txt",
                       context={"space": str(space) if space else "", "amount": str(amount or ""),
-                               "respond_by": award.respond_by.isoformat(), "advance": by_advance})
+                               "respond_by": clock.rome_text(award.respond_by), "advance": by_advance})
     return award
 
 
@@ -780,7 +780,7 @@ def allocation_run(*, call: Call, by) -> dict:
     if call.kind == CallKind.SPACE:
         window_end = ranking.published_at + dt.timedelta(days=call.preference_days)
         if clock.now() < window_end:
-            raise NotEditable(_("The window for preferences is open until %(when)s.") % {"when": window_end.isoformat()})
+            raise NotEditable(_("The window for preferences is open until %(when)s.") % {"when": clock.rome_text(window_end)})
         preferences: dict[int, list[int]] = {}
         for pref in SpacePreference.objects.filter(application__call=call).order_by("application_id", "rank"):
             preferences.setdefault(pref.application_id, []).append(pref.space_id)

@@ -52,3 +52,10 @@ def unfreeze() -> None:
 def frozen_instant() -> dt.datetime | None:
     """The frozen instant, or None when the clock runs (lets SQL use the database's own clock)."""
     return _global_frozen[-1] if _global_frozen else None
+
+
+def rome_text(instant: dt.datetime) -> str:
+    """An instant as people read it in messages: Europe/Rome wall-clock time, in the active locale."""
+    from django.utils import formats
+
+    return formats.date_format(instant.astimezone(ROME), "DATETIME_FORMAT")

@@ -274,3 +274,15 @@ def test_verify_ranking_command_exits_non_zero_on_tampering(closed_call, tmp_pat
     with pytest.raises(SystemExit) as exit_info:
         call_command("verify-ranking", call.code)
     assert exit_info.value.code == 1
+
+
+def test_refusals_give_deadlines_in_rome_time_not_utc(closed_call):
+    call, staff, applicants = closed_call
+    application, user = applicants[0]
+    request = evaluation.integration_request(application=application, items=["DURC"],
+                                             deadline=AFTER + dt.timedelta(days=1), by=staff)
+    assert request.deadline == AFTER + dt.timedelta(days=1)
+    from manifattura.core.models import OutboxEmail
+
+    email = OutboxEmail.objects.filter(template="calls/email/integration.txt").latest("id")
+    assert "2026" in email.context["deadline"] and "+00:00" not in email.context["deadline"]
