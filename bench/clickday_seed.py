@@ -106,6 +106,13 @@ def seed(count: int, mode: str, tune_count: int = 0) -> dict:
         raise SystemExit(f"seeded organization {sample.organization_id} is not eligible: {failed}")
     if domain.call_phase(call) != "open":
         raise SystemExit(f"the call is not open: {domain.call_phase(call)}")
+    # Drafts saved through the application pages are prepared as they are saved; bulk-created ones are
+    # prepared as the programme office would before a click day (`manifattura prepare-submissions`).
+    prepared = domain.prepare_submissions(call)
+    if tune_count:
+        prepared += domain.prepare_submissions(tune_call)
+    if prepared != count + tune_count:
+        raise SystemExit(f"only {prepared} of {count + tune_count} seeded drafts could be prepared")
     try:
         resolve("/api/v1/applications/1/submit/")
         submit_route = True

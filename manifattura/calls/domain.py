@@ -328,25 +328,27 @@ def application_save_section(*, application: Application, by, values: dict, sect
     application.answers = answers
     application.updated_at = clock.now()
     application.save(update_fields=["answers", "updated_at"])
+    _prepare(application, spec)
     return errors
 
 
 @transaction.atomic
 def application_accept_declarations(*, application: Application, by, declaration_ids: list[int]) -> Application:
-    application = Application.objects.select_for_update().select_related("call").get(pk=application.pk)
+    application = Application.objects.select_for_update().select_related("call", "organization").get(pk=application.pk)
     _require_member(application, by)
     _require_editable(application, application.call)
     valid = set(application.call.declarations.values_list("id", flat=True))
     application.accepted_declarations = sorted({int(d) for d in declaration_ids} & valid)
     application.updated_at = clock.now()
     application.save(update_fields=["accepted_declarations", "updated_at"])
+    _prepare(application)
     return application
 
 
 @transaction.atomic
 def application_upload_file(*, application: Application, by, question_id: int, name: str, content: bytes) -> ApplicationFile:
     """Check and store a file privately for a file question (replacing the question's previous file)."""
-    application = Application.objects.select_for_update().select_related("call").get(pk=application.pk)
+    application = Application.objects.select_for_update().select_related("call", "organization").get(pk=application.pk)
     _require_member(application, by)
     _require_editable(application, application.call)
     question = Question.objects.filter(pk=question_id, section__call=application.call, kind=QuestionKind.FILE).first()
@@ -366,6 +368,7 @@ def application_upload_file(*, application: Application, by, question_id: int, n
     application.save(update_fields=["answers", "updated_at"])
     audit_record(verb="application.upload", actor=by, obj=application,
                  data={"file": stored.pk, "name": checked.name, "sha256": checked.sha256})
+    _prepare(application)
     return stored
 
 
@@ -484,6 +487,55 @@ def application_submit(*, application: Application, by, idempotency_key: str | N
         raise
 
 
+@dataclass(frozen=True)
+class SubmissionContent:
+    """What a submission freezes: everything but its protocol number and receipt instant."""
+
+    snapshot: dict
+    digest: str
+    requested_amount: object  # Decimal | None
+    eligibility: list[dict]
+    needs_review: bool
+    valid_from: object  # datetime.date: the Europe/Rome day it was evaluated on
+    valid_until: object  # datetime.date | None: first day the eligibility could read differently
+
+
+def _submission_content(application: Application, call: Call, spec, files: dict, *, on) -> SubmissionContent:
+    """Checklist, eligibility on the (Europe/Rome) day ``on``, snapshot and digest; refusals raise.
+
+    ``application.organization`` must be loaded. A pure function of the draft, the organization's
+    profile, the published call and the day: the same inputs always give the same content.
+    """
+    missing = form_answers.checklist(spec, application.answers, application.accepted_declarations, set(files))
+    if missing:
+        raise SubmissionRefused("incomplete", [
+            _("%(section)s — %(label)s: %(problem)s") % {"section": m.section_title, "label": m.label, "problem": m.problem}
+            for m in missing
+        ])
+    organization = application.organization
+    results = eligibility.evaluate(call, organization, on=on, municipality=settings.MANIFATTURA["MUNICIPALITY"])
+    failed = [r.message for r in results if r.outcome == RuleOutcome.FAILED]
+    if failed:
+        raise SubmissionRefused("ineligible", failed)
+    amount = form_answers.requested_amount(spec, application.answers)
+    if call.kind == CallKind.GRANT and call.grant_max_per_application and amount and amount > call.grant_max_per_application:
+        raise SubmissionRefused("ineligible", [_("The requested amount exceeds the call's maximum of %(max)s EUR.") % {
+            "max": call.grant_max_per_application}])
+    snapshot = _snapshot(application, spec, files, results)
+    return SubmissionContent(
+        snapshot=snapshot, digest=snapshot_digest(snapshot), requested_amount=amount,
+        eligibility=[r.as_dict() for r in results],
+        needs_review=any(r.outcome == RuleOutcome.REVIEW for r in results),
+        valid_from=on, valid_until=eligibility.next_change(call, organization, on),
+    )
+
+
+def _application_files(application: Application, spec) -> dict[int, ApplicationFile]:
+    if not any(q.kind == QuestionKind.FILE for q in spec.questions):
+        return {}
+    return {f.pk: f for f in application.files.all()}
+
+
 def _submit(*, application: Application, by, idempotency_key: str | None) -> SubmitResult:
     application = (
         Application.objects.select_for_update(of=("self",))
@@ -501,30 +553,12 @@ def _submit(*, application: Application, by, idempotency_key: str | None) -> Sub
     if phase != CallPhase.OPEN:
         raise SubmissionRefused(phase, [_refusal_for_phase(call, phase)])
     spec = _published_form_spec(call)
-    has_files = any(q.kind == QuestionKind.FILE for q in spec.questions)
-    files = {f.pk: f for f in application.files.all()} if has_files else {}
-    missing = form_answers.checklist(spec, application.answers, application.accepted_declarations, set(files))
-    if missing:
-        raise SubmissionRefused("incomplete", [
-            _("%(section)s — %(label)s: %(problem)s") % {"section": m.section_title, "label": m.label, "problem": m.problem}
-            for m in missing
-        ])
-    today = clock.local_now().date()
-    results = eligibility.evaluate(call, application.organization, on=today,
-                                   municipality=settings.MANIFATTURA["MUNICIPALITY"])
-    failed = [r.message for r in results if r.outcome == RuleOutcome.FAILED]
-    if failed:
-        raise SubmissionRefused("ineligible", failed)
-    amount = form_answers.requested_amount(spec, application.answers)
-    if call.kind == CallKind.GRANT and call.grant_max_per_application and amount and amount > call.grant_max_per_application:
-        raise SubmissionRefused("ineligible", [_("The requested amount exceeds the call's maximum of %(max)s EUR.") % {
-            "max": call.grant_max_per_application}])
-    snapshot = _snapshot(application, spec, files, results)
+    content = _submission_content(
+        application, call, spec, _application_files(application, spec), on=clock.local_now().date())
     submission = Submission.objects.create(
-        application=application, call=call, snapshot=snapshot, digest=snapshot_digest(snapshot),
-        requested_amount=amount, eligibility=[r.as_dict() for r in results],
-        needs_review=any(r.outcome == RuleOutcome.REVIEW for r in results),
-        submitted_by=by, idempotency_key=idempotency_key or None,
+        application=application, call=call, snapshot=content.snapshot, digest=content.digest,
+        requested_amount=content.requested_amount, eligibility=content.eligibility,
+        needs_review=content.needs_review, submitted_by=by, idempotency_key=idempotency_key or None,
     )
     Application.objects.filter(pk=application.pk).update(
         status=ApplicationStatus.SUBMITTED, current_submission=submission
@@ -532,11 +566,8 @@ def _submit(*, application: Application, by, idempotency_key: str | None) -> Sub
     audit_record(verb="application.submit", actor=by, obj=application,
                  data={"submission": submission.pk, "digest": submission.digest})
     send_email(
-        to=[by.email], subject=gettext_lazy("Receipt of your application"), template="calls/email/receipt.txt",
-        context={"__builder__": {"builder": "manifattura.calls.receipts.receipt_context",
-                                 "kwargs": {"submission_id": submission.pk}}},
-        attachments=[{"builder": "manifattura.calls.receipts.receipt_pdf_attachment",
-                      "kwargs": {"submission_id": submission.pk}}],
+        to=[by.email], subject=RECEIPT_SUBJECT, template=RECEIPT_TEMPLATE,
+        context=receipt_email_context(submission.pk), attachments=receipt_email_attachments(submission.pk),
         language=getattr(by, "language", None),
     )
     _take_protocol(submission)  # last: the hot lock is held only until commit
@@ -544,6 +575,77 @@ def _submit(*, application: Application, by, idempotency_key: str | None) -> Sub
         # The lock was granted after the deadline: refuse, and the rollback frees the number.
         raise SubmissionRefused(CallPhase.CLOSED, [_refusal_for_phase(call, CallPhase.CLOSED)])
     return SubmitResult(submission, created=True)
+
+
+RECEIPT_SUBJECT = gettext_lazy("Receipt of your application")
+RECEIPT_TEMPLATE = "calls/email/receipt.txt"
+
+
+def receipt_email_context(submission_id: int) -> dict:
+    """The receipt email's context: built at delivery, once the protocol number is committed."""
+    return {"__builder__": {"builder": "manifattura.calls.receipts.receipt_context",
+                            "kwargs": {"submission_id": submission_id}}}
+
+
+def receipt_email_attachments(submission_id: int) -> list[dict]:
+    return [{"builder": "manifattura.calls.receipts.receipt_pdf_attachment", "kwargs": {"submission_id": submission_id}}]
+
+
+# --- prepared submissions -------------------------------------------------------------------------
+# A complete draft keeps the content its submission would freeze (``Application.prepared``), written
+# in the same transaction as every change to the draft. On PostgreSQL the click-day endpoint
+# (``calls.submit_fast``) then submits in one database call, after checking in that call that the
+# organization's profile, the day and the call still give this very content; anything else goes
+# through ``application_submit``, which computes everything afresh.
+
+def _prepare(application: Application, spec=None) -> None:
+    """Store (or clear) the content ``application`` would submit now; call it after each draft change.
+
+    ``application.call`` and ``application.organization`` must be loaded.
+    """
+    call = application.call
+    prepared = None
+    if call.status == CallStatus.PUBLISHED:
+        spec = spec or _published_form_spec(call)
+        try:
+            content = _submission_content(
+                application, call, spec, _application_files(application, spec), on=clock.local_now().date())
+        except SubmissionRefused:
+            pass  # incomplete or ineligible: submitting will say why
+        else:
+            prepared = {
+                "snapshot": content.snapshot, "digest": content.digest,
+                "requested_amount": str(content.requested_amount) if content.requested_amount is not None else None,
+                "eligibility": content.eligibility, "needs_review": content.needs_review,
+                "valid_from": content.valid_from.isoformat(),
+                "valid_until": content.valid_until.isoformat() if content.valid_until else None,
+            }
+    if prepared != application.prepared:
+        application.prepared = prepared
+        Application.objects.filter(pk=application.pk).update(prepared=prepared)
+
+
+def prepare_submissions(call: Call, *, progress=None, batch: int = 500) -> int:
+    """Prepare every draft (or withdrawn) application of the call afresh; returns how many are ready.
+
+    For the programme office before a click day (``manifattura prepare-submissions``): drafts
+    imported in bulk, or prepared before an organization's anniversary changed its age, are brought
+    up to date. Each batch is its own transaction, so a long run locks nothing for long.
+    """
+    ids = list(Application.objects.filter(call=call, status__in=EDITABLE_APPLICATION_STATUSES)
+               .order_by("pk").values_list("pk", flat=True))
+    ready = 0
+    for start in range(0, len(ids), batch):
+        with transaction.atomic():
+            chunk = (Application.objects.select_for_update(of=("self",)).select_related("call", "organization")
+                     .filter(pk__in=ids[start:start + batch], status__in=EDITABLE_APPLICATION_STATUSES)
+                     .order_by("pk"))
+            for application in chunk:
+                _prepare(application)
+                ready += application.prepared is not None
+        if progress:
+            progress(min(start + batch, len(ids)), len(ids))
+    return ready
 
 
 def _refusal_for_phase(call: Call, phase: str) -> str:

@@ -51,6 +51,32 @@ def years_between(start: dt.date, end: dt.date) -> int:
     return years
 
 
+def next_birthday(founded_on: dt.date, on: dt.date) -> dt.date:
+    """The first day after ``on`` on which the organization's age in whole years grows.
+
+    An organization founded on 29 February turns a year older on 1 March in common years, as
+    ``years_between`` counts.
+    """
+    for year in (on.year, on.year + 1):
+        try:
+            day = founded_on.replace(year=year)
+        except ValueError:  # 29 February in a common year
+            day = dt.date(year, 3, 1)
+        if day > on:
+            return day
+    raise AssertionError("unreachable: next year's anniversary is after today")
+
+
+def next_change(call, organization, on: dt.date) -> dt.date | None:
+    """The first day after ``on`` on which ``evaluate`` could give another result, or None if never.
+
+    Only the age rule depends on the day, and its result changes only on the founding anniversary.
+    """
+    if call.max_organization_age_years is None or organization.founded_on is None:
+        return None
+    return next_birthday(organization.founded_on, on)
+
+
 def evaluate(call, organization, *, on: dt.date, municipality: str) -> list[RuleResult]:
     """Every rule of the call applied to the organization on the given (Europe/Rome) date."""
     results: list[RuleResult] = []

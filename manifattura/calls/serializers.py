@@ -79,11 +79,17 @@ def receipt_pdf_url(submission: Submission, request) -> str:
     return request.build_absolute_uri(path) if request is not None else path
 
 
-def receipt_data(submission: Submission, *, request) -> dict:
+_COUNT_POSITION = object()
+
+
+def receipt_data(submission: Submission, *, request, position=_COUNT_POSITION) -> dict:
     """The receipt of a submission as the API returns it (shape documented by ``ReceiptSerializer``).
 
-    ``submission.call`` must be loaded. The first-come position costs one indexed count query.
+    ``submission.call`` must be loaded. The first-come position costs one indexed count query,
+    unless the caller already knows it (``position``).
     """
+    if position is _COUNT_POSITION:
+        position = first_come_position_fast(submission)
     return {
         "submission": submission.pk,
         "application": submission.application_id,
@@ -92,7 +98,7 @@ def receipt_data(submission: Submission, *, request) -> dict:
         "protocol_label": submission.protocol_label,
         "received_at": iso_ms(submission.received_at),
         "digest": submission.digest,
-        "position": first_come_position_fast(submission),
+        "position": position,
         "needs_review": submission.needs_review,
         "withdrawn_at": iso_ms(submission.withdrawn_at),
         "receipt_pdf": receipt_pdf_url(submission, request),

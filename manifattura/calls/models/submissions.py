@@ -335,6 +335,10 @@ class Application(models.Model):
     current_submission = models.OneToOneField(
         "Submission", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What submitting now would freeze (snapshot, digest, eligibility…), or null while the draft is
+    # incomplete or ineligible: rewritten with every change to the draft (calls.domain._prepare) so
+    # the click-day endpoint does no work that could be done before (calls.submit_fast).
+    prepared = models.JSONField(_("prepared submission"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("application")
@@ -408,6 +412,11 @@ class Submission(models.Model):
                 fields=["submitted_by", "idempotency_key"], condition=models.Q(idempotency_key__isnull=False),
                 name="calls_submission_unique_idempotency_key",
             ),
+        ]
+        indexes = [
+            # First-come positions subtract the (few) withdrawn submissions numbered before a receipt.
+            models.Index(fields=["call", "protocol"], condition=models.Q(withdrawn_at__isnull=False),
+                         name="calls_submission_withdrawn_idx"),
         ]
 
     def __str__(self):

@@ -1,0 +1,185 @@
+"""Prepared submissions and the click-day submit function (PostgreSQL).
+
+``calls_submit_prepared`` submits an application whose draft holds a prepared submission
+(``Application.prepared``, kept by ``calls.domain``) in one database call: token, membership and
+state checks, the prepared content still valid (organization profile unchanged, same Europe/Rome
+day range), then the writes of ``calls.domain._submit`` (submission, application, action log entry,
+receipt email in the outbox) with the protocol counter taken last. The statement commits on its own,
+so the counter row is held only inside the database, never across a round trip to Python.
+
+It returns ``outcome = 'created'`` with the receipt, or another outcome (nothing written) when the
+request must go through ``calls.domain.application_submit`` instead: an unknown token, an application
+the user does not act for, one already submitted, no or stale prepared content, a call not
+published. When the call is not open at the instant the counter is granted it raises SQLSTATE MFS01
+(everything undone, the number freed) and the caller falls back too. ``calls.submit_fast`` is the
+caller; ``tests/calls/test_submit_fast.py`` checks it writes what the domain function writes.
+"""
+
+from django.conf import settings
+from django.db import migrations, models
+
+SUBMIT_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION calls_submit_prepared(
+    p_token text,
+    p_application bigint,
+    p_idempotency_key text,
+    p_frozen timestamptz,       -- the frozen clock of tests and demos, else NULL
+    p_time_zone text,           -- the programme's time zone (days of the eligibility range)
+    p_repr_format text,         -- the action log's object text, format() with %1$s = organization, %2$s = call
+    p_subjects jsonb,           -- the receipt email subject by language
+    p_default_language text,
+    p_email_template text,
+    p_email_context text,       -- JSON with "__submission_id__" where the submission id goes
+    p_email_attachments text    -- idem
+) RETURNS TABLE (
+    outcome text, submission_id bigint, protocol integer, received_at timestamptz, digest text,
+    needs_review boolean, "position" integer, call_code text, email_id bigint
+) LANGUAGE plpgsql AS $fn$
+DECLARE
+    v_user bigint;
+    v_email text;
+    v_language text;
+    v_app record;
+    v_prepared jsonb;
+    v_submission bigint;
+    v_protocol integer;
+    v_now timestamptz;
+    v_today date;
+    v_email_id bigint;
+BEGIN
+    SELECT u.id, u.email, COALESCE(NULLIF(u.language, ''), p_default_language)
+      INTO v_user, v_email, v_language
+      FROM authtoken_token t JOIN accounts_user u ON u.id = t.user_id
+     WHERE t.key = p_token AND u.is_active;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'token', NULL::bigint, NULL::integer, NULL::timestamptz, NULL::text,
+                            NULL::boolean, NULL::integer, NULL::text, NULL::bigint;
+        RETURN;
+    END IF;
+
+    SELECT a.status, a.current_submission_id, a.prepared, a.call_id, c.code, c.status AS call_status,
+           c.opens_at, c.closes_at, c.selection_mode, o.legal_name,
+           jsonb_build_object(
+               'id', o.id, 'legal_name', o.legal_name, 'kind', o.kind, 'vat_number', o.vat_number,
+               'tax_code', o.tax_code, 'address', o.address, 'city', o.city,
+               'operating_address', o.operating_address, 'operating_city', o.operating_city,
+               'founded_on', to_char(o.founded_on, 'YYYY-MM-DD'), 'ateco_code', o.ateco_code
+           ) AS organization
+      INTO v_app
+      FROM calls_application a
+      JOIN calls_call c ON c.id = a.call_id
+      JOIN accounts_organization o ON o.id = a.organization_id
+     WHERE a.id = p_application
+       AND EXISTS (SELECT 1 FROM accounts_membership m
+                    WHERE m.organization_id = a.organization_id AND m.user_id = v_user)
+       FOR UPDATE OF a;
+    IF NOT FOUND THEN
+        outcome := 'application';
+    ELSIF v_app.status NOT IN ('draft', 'withdrawn') OR v_app.current_submission_id IS NOT NULL THEN
+        outcome := 'state';
+    ELSIF v_app.prepared IS NULL THEN
+        outcome := 'unprepared';
+    ELSIF v_app.prepared -> 'snapshot' -> 'organization' IS DISTINCT FROM v_app.organization THEN
+        outcome := 'changed';
+    ELSIF v_app.call_status <> 'published' THEN
+        outcome := 'call';
+    END IF;
+    IF outcome IS NOT NULL THEN
+        RETURN QUERY SELECT outcome, NULL::bigint, NULL::integer, NULL::timestamptz, NULL::text,
+                            NULL::boolean, NULL::integer, NULL::text, NULL::bigint;
+        RETURN;
+    END IF;
+    v_prepared := v_app.prepared;
+
+    v_submission := nextval(pg_get_serial_sequence('calls_submission', 'id'));
+    UPDATE calls_application SET status = 'submitted', current_submission_id = v_submission
+     WHERE id = p_application;
+    INSERT INTO core_actionlog (created_at, actor_id, verb, object_type, object_id, object_repr, data,
+                                chain_seq, prev_hash, hash)
+    VALUES (COALESCE(p_frozen, clock_timestamp()), v_user, 'application.submit', 'calls.application',
+            p_application::text, left(format(p_repr_format, v_app.legal_name, v_app.code), 300),
+            jsonb_build_object('submission', v_submission, 'digest', v_prepared ->> 'digest'),
+            NULL, '', '');
+    IF COALESCE(v_email, '') <> '' THEN
+        INSERT INTO core_outboxemail (created_at, "to", subject, template, context, language, attachments,
+                                      status, attempts, sent_at, last_error)
+        VALUES (clock_timestamp(), jsonb_build_array(v_email),
+                left(COALESCE(p_subjects ->> v_language, p_subjects ->> p_default_language), 250),
+                p_email_template,
+                replace(p_email_context, '"__submission_id__"', v_submission::text)::jsonb,
+                v_language,
+                replace(p_email_attachments, '"__submission_id__"', v_submission::text)::jsonb,
+                'pending', 0, NULL, '')
+        RETURNING id INTO v_email_id;
+    END IF;
+
+    -- Last: the call's protocol counter. Its row lock lasts until this statement commits.
+    UPDATE calls_protocolcounter SET last_number = last_number + 1
+     WHERE call_id = v_app.call_id RETURNING last_number INTO v_protocol;
+    v_now := COALESCE(p_frozen, clock_timestamp());  -- read after the lock: receipt order = protocol order
+    v_today := (v_now AT TIME ZONE p_time_zone)::date;
+    IF v_protocol IS NULL OR v_now < v_app.opens_at OR v_now >= v_app.closes_at THEN
+        RAISE EXCEPTION 'the call is not open' USING ERRCODE = 'MFS01';
+    END IF;
+    IF v_today < (v_prepared ->> 'valid_from')::date
+       OR v_today >= (v_prepared ->> 'valid_until')::date THEN
+        RAISE EXCEPTION 'the prepared eligibility does not hold today' USING ERRCODE = 'MFS01';
+    END IF;
+    INSERT INTO calls_submission (id, application_id, call_id, protocol, received_at, snapshot, digest,
+                                  requested_amount, eligibility, needs_review, submitted_by_id,
+                                  idempotency_key, withdrawn_at, withdrawn_by_id)
+    VALUES (v_submission, p_application, v_app.call_id, v_protocol, v_now, v_prepared -> 'snapshot',
+            v_prepared ->> 'digest', (v_prepared ->> 'requested_amount')::numeric,
+            v_prepared -> 'eligibility', (v_prepared ->> 'needs_review')::boolean, v_user,
+            p_idempotency_key, NULL, NULL);
+
+    RETURN QUERY SELECT
+        'created', v_submission, v_protocol, v_now, v_prepared ->> 'digest',
+        (v_prepared ->> 'needs_review')::boolean,
+        CASE WHEN v_app.selection_mode = 'first_come' THEN
+            v_protocol - (SELECT count(*)::integer FROM calls_submission s
+                           WHERE s.call_id = v_app.call_id AND s.withdrawn_at IS NOT NULL
+                             AND s.protocol < v_protocol)
+        END,
+        v_app.code::text, v_email_id;
+END
+$fn$;
+"""
+
+DROP_FUNCTION = """
+DROP FUNCTION IF EXISTS calls_submit_prepared(text, bigint, text, timestamptz, text, text, jsonb, text, text,
+                                              text, text);
+"""
+
+
+def create_function(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(SUBMIT_FUNCTION, params=None)  # no placeholders: format() uses %1$s
+
+
+def drop_function(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(DROP_FUNCTION)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('calls', '0004_reserved_codes'),
+        ('core', '0002_outbox'),
+        ('authtoken', '0004_alter_tokenproxy_options'),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name='application',
+            name='prepared',
+            field=models.JSONField(blank=True, editable=False, null=True, verbose_name='prepared submission'),
+        ),
+        migrations.AddIndex(
+            model_name='submission',
+            index=models.Index(condition=models.Q(('withdrawn_at__isnull', False)), fields=['call', 'protocol'], name='calls_submission_withdrawn_idx'),
+        ),
+        migrations.RunPython(create_function, drop_function),
+    ]
