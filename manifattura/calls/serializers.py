@@ -5,7 +5,9 @@ Serializers only shape and check input; every write goes through ``calls.domain`
 (``receipt_data``): it answers the click-day endpoint, where serializer overhead counts.
 """
 
-from django.urls import reverse
+import functools
+
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -72,36 +74,55 @@ class MillisecondDateTimeField(serializers.ReadOnlyField):
         return iso_ms(value)
 
 
-def receipt_pdf_url(submission: Submission, request) -> str:
-    path = reverse("calls-api:application-receipt", kwargs={"pk": submission.application_id, "format": "pdf"})
-    if submission.withdrawn_at is not None:  # an earlier version: the plain URL serves the current one
-        path += f"?submission={submission.pk}"
+_PDF_SENTINEL = 987654321
+
+
+@functools.cache
+def _receipt_pdf_path_template(script_prefix: str) -> str:
+    return reverse("calls-api:application-receipt", kwargs={"pk": _PDF_SENTINEL, "format": "pdf"})
+
+
+def _receipt_pdf_url(application_id: int, submission_id: int | None, request) -> str:
+    # reverse() once per script prefix: the click-day answer builds thousands of these a second.
+    path = _receipt_pdf_path_template(get_script_prefix()).replace(str(_PDF_SENTINEL), str(application_id))
+    if submission_id is not None:  # an earlier version: the plain URL serves the current one
+        path += f"?submission={submission_id}"
     return request.build_absolute_uri(path) if request is not None else path
 
 
-_COUNT_POSITION = object()
+def receipt_pdf_url(submission: Submission, request) -> str:
+    return _receipt_pdf_url(
+        submission.application_id, submission.pk if submission.withdrawn_at is not None else None, request)
 
 
-def receipt_data(submission: Submission, *, request, position=_COUNT_POSITION) -> dict:
+def receipt_data(submission: Submission, *, request) -> dict:
     """The receipt of a submission as the API returns it (shape documented by ``ReceiptSerializer``).
 
-    ``submission.call`` must be loaded. The first-come position costs one indexed count query,
-    unless the caller already knows it (``position``).
+    ``submission.call`` must be loaded. The first-come position costs one indexed count query.
     """
-    if position is _COUNT_POSITION:
-        position = first_come_position_fast(submission)
+    return receipt_fields(
+        submission_id=submission.pk, application_id=submission.application_id, call_code=submission.call.code,
+        protocol=submission.protocol, received_at=submission.received_at, digest=submission.digest,
+        position=first_come_position_fast(submission), needs_review=submission.needs_review,
+        withdrawn_at=submission.withdrawn_at, request=request,
+    )
+
+
+def receipt_fields(*, submission_id, application_id, call_code, protocol, received_at, digest, position,
+                   needs_review, withdrawn_at, request) -> dict:
+    """``receipt_data`` from plain values (the click-day answer has no model instances to build)."""
     return {
-        "submission": submission.pk,
-        "application": submission.application_id,
-        "call": submission.call.code,
-        "protocol": submission.protocol,
-        "protocol_label": submission.protocol_label,
-        "received_at": iso_ms(submission.received_at),
-        "digest": submission.digest,
+        "submission": submission_id,
+        "application": application_id,
+        "call": call_code,
+        "protocol": protocol,
+        "protocol_label": Submission.format_protocol(call_code, protocol),
+        "received_at": iso_ms(received_at),
+        "digest": digest,
         "position": position,
-        "needs_review": submission.needs_review,
-        "withdrawn_at": iso_ms(submission.withdrawn_at),
-        "receipt_pdf": receipt_pdf_url(submission, request),
+        "needs_review": needs_review,
+        "withdrawn_at": iso_ms(withdrawn_at),
+        "receipt_pdf": _receipt_pdf_url(application_id, submission_id if withdrawn_at is not None else None, request),
     }
 
 

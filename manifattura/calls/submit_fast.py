@@ -25,8 +25,7 @@ from django.utils.translation import gettext
 from rest_framework.renderers import JSONRenderer
 
 from manifattura.calls import domain
-from manifattura.calls.models import Call, Submission
-from manifattura.calls.serializers import receipt_data
+from manifattura.calls.serializers import receipt_fields
 from manifattura.core import clock
 from manifattura.core.audit import audit_link_quietly
 from manifattura.core.notify import deliver
@@ -99,14 +98,15 @@ def submit(request, application_id: int) -> HttpResponse | None:
     outcome, submission_id, protocol, received_at, digest, needs_review, position, call_code, email_id = row
     if outcome != "created":
         return None
+    # What the domain function's commit does (now, or when the caller's transaction commits).
     if email_id is not None and getattr(settings, "NOTIFY_DELIVERY", "on_commit") == "on_commit":
-        deliver(email_id)
-    audit_link_quietly()  # what the domain function's commit would do
-    submission = Submission(
-        pk=submission_id, application_id=application_id, call=Call(code=call_code), protocol=protocol,
-        received_at=received_at, digest=digest, needs_review=needs_review,
-    )
-    body = _renderer.render(receipt_data(submission, request=request, position=position))
+        transaction.on_commit(functools.partial(deliver, email_id))
+    transaction.on_commit(audit_link_quietly)
+    body = _renderer.render(receipt_fields(
+        submission_id=submission_id, application_id=application_id, call_code=call_code, protocol=protocol,
+        received_at=received_at, digest=digest, position=position, needs_review=needs_review,
+        withdrawn_at=None, request=request,
+    ))
     return HttpResponse(body, status=201, content_type="application/json")
 
 

@@ -424,6 +424,11 @@ class Submission(models.Model):
 
     @property
     def protocol_label(self) -> str:
-        return f"{self.call.code}/{self.protocol:06d}" if self.protocol else "—"
+        return self.format_protocol(self.call.code, self.protocol)
+
+    @staticmethod
+    def format_protocol(call_code: str, protocol: int | None) -> str:
+        """The protocol as printed on receipts: call code / six-digit number."""
+        return f"{call_code}/{protocol:06d}" if protocol else "—"
 
 
