@@ -35,29 +35,18 @@ CREATE OR REPLACE FUNCTION calls_submit_prepared(
     outcome text, submission_id bigint, protocol integer, received_at timestamptz, digest text,
     needs_review boolean, "position" integer, call_code text, email_id bigint
 ) LANGUAGE plpgsql AS $fn$
+-- Few statements on purpose: each costs an executor start in PostgreSQL, and this runs thousands of
+-- times a second on a click day.
 DECLARE
-    v_user bigint;
-    v_email text;
-    v_language text;
-    v_app record;
-    v_prepared jsonb;
-    v_submission bigint;
+    v record;
     v_protocol integer;
     v_now timestamptz;
     v_today date;
     v_email_id bigint;
 BEGIN
-    SELECT u.id, u.email, COALESCE(NULLIF(u.language, ''), p_default_language)
-      INTO v_user, v_email, v_language
-      FROM authtoken_token t JOIN accounts_user u ON u.id = t.user_id
-     WHERE t.key = p_token AND u.is_active;
-    IF NOT FOUND THEN
-        RETURN QUERY SELECT 'token', NULL::bigint, NULL::integer, NULL::timestamptz, NULL::text,
-                            NULL::boolean, NULL::integer, NULL::text, NULL::bigint;
-        RETURN;
-    END IF;
-
-    SELECT a.status, a.current_submission_id, a.prepared, a.call_id, c.code, c.status AS call_status,
+    -- Who asks (an active user's API token), for which application (locked), acting for it?
+    SELECT u.id AS user_id, u.email, COALESCE(NULLIF(u.language, ''), p_default_language) AS language,
+           a.status, a.current_submission_id, a.prepared, a.call_id, c.code, c.status AS call_status,
            c.opens_at, c.closes_at, c.selection_mode, o.legal_name,
            jsonb_build_object(
                'id', o.id, 'legal_name', o.legal_name, 'kind', o.kind, 'vat_number', o.vat_number,
@@ -65,23 +54,24 @@ BEGIN
                'operating_address', o.operating_address, 'operating_city', o.operating_city,
                'founded_on', to_char(o.founded_on, 'YYYY-MM-DD'), 'ateco_code', o.ateco_code
            ) AS organization
-      INTO v_app
-      FROM calls_application a
+      INTO v
+      FROM authtoken_token t
+      JOIN accounts_user u ON u.id = t.user_id AND u.is_active
+      JOIN calls_application a ON a.id = p_application
       JOIN calls_call c ON c.id = a.call_id
       JOIN accounts_organization o ON o.id = a.organization_id
-     WHERE a.id = p_application
-       AND EXISTS (SELECT 1 FROM accounts_membership m
-                    WHERE m.organization_id = a.organization_id AND m.user_id = v_user)
+     WHERE t.key = p_token
+       AND EXISTS (SELECT 1 FROM accounts_membership m WHERE m.organization_id = a.organization_id AND m.user_id = u.id)
        FOR UPDATE OF a;
     IF NOT FOUND THEN
-        outcome := 'application';
-    ELSIF v_app.status NOT IN ('draft', 'withdrawn') OR v_app.current_submission_id IS NOT NULL THEN
-        outcome := 'state';
-    ELSIF v_app.prepared IS NULL THEN
+        outcome := 'refused';   -- unknown token, inactive user, no such application, or not a member
+    ELSIF v.status NOT IN ('draft', 'withdrawn') OR v.current_submission_id IS NOT NULL THEN
+        outcome := 'state';     -- already submitted: the full path answers with the same receipt
+    ELSIF v.prepared IS NULL THEN
         outcome := 'unprepared';
-    ELSIF v_app.prepared -> 'snapshot' -> 'organization' IS DISTINCT FROM v_app.organization THEN
-        outcome := 'changed';
-    ELSIF v_app.call_status <> 'published' THEN
+    ELSIF v.prepared -> 'snapshot' -> 'organization' IS DISTINCT FROM v.organization THEN
+        outcome := 'changed';   -- the organization's profile changed since the draft was prepared
+    ELSIF v.call_status <> 'published' THEN
         outcome := 'call';
     END IF;
     IF outcome IS NOT NULL THEN
@@ -89,59 +79,59 @@ BEGIN
                             NULL::boolean, NULL::integer, NULL::text, NULL::bigint;
         RETURN;
     END IF;
-    v_prepared := v_app.prepared;
+    submission_id := nextval(pg_get_serial_sequence('calls_submission', 'id'));
 
-    v_submission := nextval(pg_get_serial_sequence('calls_submission', 'id'));
-    UPDATE calls_application SET status = 'submitted', current_submission_id = v_submission
-     WHERE id = p_application;
-    INSERT INTO core_actionlog (created_at, actor_id, verb, object_type, object_id, object_repr, data,
-                                chain_seq, prev_hash, hash)
-    VALUES (COALESCE(p_frozen, clock_timestamp()), v_user, 'application.submit', 'calls.application',
-            p_application::text, left(format(p_repr_format, v_app.legal_name, v_app.code), 300),
-            jsonb_build_object('submission', v_submission, 'digest', v_prepared ->> 'digest'),
-            NULL, '', '');
-    IF COALESCE(v_email, '') <> '' THEN
-        INSERT INTO core_outboxemail (created_at, "to", subject, template, context, language, attachments,
-                                      status, attempts, sent_at, last_error)
-        VALUES (clock_timestamp(), jsonb_build_array(v_email),
-                left(COALESCE(p_subjects ->> v_language, p_subjects ->> p_default_language), 250),
-                p_email_template,
-                replace(p_email_context, '"__submission_id__"', v_submission::text)::jsonb,
-                v_language,
-                replace(p_email_attachments, '"__submission_id__"', v_submission::text)::jsonb,
-                'pending', 0, NULL, '')
-        RETURNING id INTO v_email_id;
-    END IF;
+    -- The application, its action log entry and the receipt email (application_submit's writes).
+    WITH application AS (
+        UPDATE calls_application SET status = 'submitted', current_submission_id = submission_id
+         WHERE id = p_application
+    ), entry AS (
+        INSERT INTO core_actionlog (created_at, actor_id, verb, object_type, object_id, object_repr, data,
+                                    chain_seq, prev_hash, hash)
+        VALUES (COALESCE(p_frozen, clock_timestamp()), v.user_id, 'application.submit', 'calls.application',
+                p_application::text, left(format(p_repr_format, v.legal_name, v.code), 300),
+                jsonb_build_object('submission', submission_id, 'digest', v.prepared ->> 'digest'), NULL, '', '')
+    )
+    INSERT INTO core_outboxemail (created_at, "to", subject, template, context, language, attachments,
+                                  status, attempts, sent_at, last_error)
+    SELECT clock_timestamp(), jsonb_build_array(v.email),
+           left(COALESCE(p_subjects ->> v.language, p_subjects ->> p_default_language), 250), p_email_template,
+           replace(p_email_context, '"__submission_id__"', submission_id::text)::jsonb, v.language,
+           replace(p_email_attachments, '"__submission_id__"', submission_id::text)::jsonb, 'pending', 0, NULL, ''
+     WHERE COALESCE(v.email, '') <> ''
+    RETURNING id INTO v_email_id;
 
-    -- Last: the call's protocol counter. Its row lock lasts until this statement commits.
-    UPDATE calls_protocolcounter SET last_number = last_number + 1
-     WHERE call_id = v_app.call_id RETURNING last_number INTO v_protocol;
-    v_now := COALESCE(p_frozen, clock_timestamp());  -- read after the lock: receipt order = protocol order
-    v_today := (v_now AT TIME ZONE p_time_zone)::date;
-    IF v_protocol IS NULL OR v_now < v_app.opens_at OR v_now >= v_app.closes_at THEN
-        RAISE EXCEPTION 'the call is not open' USING ERRCODE = 'MFS01';
-    END IF;
-    IF v_today < (v_prepared ->> 'valid_from')::date
-       OR v_today >= (v_prepared ->> 'valid_until')::date THEN
-        RAISE EXCEPTION 'the prepared eligibility does not hold today' USING ERRCODE = 'MFS01';
-    END IF;
+    -- Last: the call's protocol counter, then the submission. The counter row stays locked until this
+    -- statement's transaction commits, inside the database; the instant is read after the lock, so
+    -- receipt order = protocol order.
+    WITH counter AS (
+        UPDATE calls_protocolcounter SET last_number = last_number + 1 WHERE call_id = v.call_id
+        RETURNING last_number, COALESCE(p_frozen, clock_timestamp()) AS at
+    )
     INSERT INTO calls_submission (id, application_id, call_id, protocol, received_at, snapshot, digest,
                                   requested_amount, eligibility, needs_review, submitted_by_id,
                                   idempotency_key, withdrawn_at, withdrawn_by_id)
-    VALUES (v_submission, p_application, v_app.call_id, v_protocol, v_now, v_prepared -> 'snapshot',
-            v_prepared ->> 'digest', (v_prepared ->> 'requested_amount')::numeric,
-            v_prepared -> 'eligibility', (v_prepared ->> 'needs_review')::boolean, v_user,
-            p_idempotency_key, NULL, NULL);
+    SELECT submission_id, p_application, v.call_id, counter.last_number, counter.at, v.prepared -> 'snapshot',
+           v.prepared ->> 'digest', (v.prepared ->> 'requested_amount')::numeric, v.prepared -> 'eligibility',
+           (v.prepared ->> 'needs_review')::boolean, v.user_id, p_idempotency_key, NULL, NULL
+      FROM counter
+    RETURNING calls_submission.protocol, calls_submission.received_at INTO v_protocol, v_now;
+
+    v_today := (v_now AT TIME ZONE p_time_zone)::date;
+    IF v_protocol IS NULL OR v_now < v.opens_at OR v_now >= v.closes_at THEN
+        RAISE EXCEPTION 'the call is not open' USING ERRCODE = 'MFS01';  -- undoes all: the number is free
+    END IF;
+    IF v_today < (v.prepared ->> 'valid_from')::date OR v_today >= (v.prepared ->> 'valid_until')::date THEN
+        RAISE EXCEPTION 'the prepared eligibility does not hold today' USING ERRCODE = 'MFS01';
+    END IF;
 
     RETURN QUERY SELECT
-        'created', v_submission, v_protocol, v_now, v_prepared ->> 'digest',
-        (v_prepared ->> 'needs_review')::boolean,
-        CASE WHEN v_app.selection_mode = 'first_come' THEN
+        'created', submission_id, v_protocol, v_now, v.prepared ->> 'digest', (v.prepared ->> 'needs_review')::boolean,
+        CASE WHEN v.selection_mode = 'first_come' THEN
             v_protocol - (SELECT count(*)::integer FROM calls_submission s
-                           WHERE s.call_id = v_app.call_id AND s.withdrawn_at IS NOT NULL
-                             AND s.protocol < v_protocol)
+                           WHERE s.call_id = v.call_id AND s.withdrawn_at IS NOT NULL AND s.protocol < v_protocol)
         END,
-        v_app.code::text, v_email_id;
+        v.code::text, v_email_id;
 END
 $fn$;
 """
