@@ -490,7 +490,9 @@ class ApplicationViewSet(
         application_id = int(pk)
         try:
             result = domain.application_submit(
-                application=Application(pk=application_id), by=request.user, idempotency_key=key
+                application=Application(pk=application_id), by=request.user, idempotency_key=key,
+                # submit_fast.view has just tried the prepared draft for this request
+                try_prepared=not getattr(request, "fast_submit_tried", False),
             )
         except Application.DoesNotExist:
             raise NotFound() from None

@@ -25,6 +25,12 @@ from manifattura.calls.enums import (
     RuleOutcome,
 )
 from manifattura.calls.files import FileRejected, check_upload
+from manifattura.calls.receipts import (
+    RECEIPT_SUBJECT,
+    RECEIPT_TEMPLATE,
+    receipt_email_attachments,
+    receipt_email_context,
+)
 from manifattura.calls.models import (
     Application,
     ApplicationFile,
@@ -463,12 +469,24 @@ def _take_protocol(submission: Submission) -> None:
     Submission.objects.filter(pk=submission.pk).update(protocol=submission.protocol, received_at=submission.received_at)
 
 
-def application_submit(*, application: Application, by, idempotency_key: str | None = None) -> SubmitResult:
+def application_submit(
+    *, application: Application, by, idempotency_key: str | None = None, try_prepared: bool = True
+) -> SubmitResult:
     """Submit the application: snapshot, digest, protocol number and receipt, in one short transaction.
 
     A retry (same ``idempotency_key``, or the application already submitted) returns the same
     receipt with ``created=False``. Refusals raise ``SubmissionRefused`` and change nothing.
+
+    On PostgreSQL a prepared draft (``_prepare``) is submitted by one database call
+    (``submit_fast.run``) that writes exactly what ``_submit`` writes; anything else goes on here
+    (straight away with ``try_prepared=False``: the caller has just tried).
     """
+    from manifattura.calls import submit_fast  # it imports the API's receipt shape, which imports this
+
+    if try_prepared and by.pk and submit_fast.enabled():
+        receipt = submit_fast.run(application_id=application.pk, user_id=by.pk, idempotency_key=idempotency_key)
+        if receipt is not None:
+            return SubmitResult(Submission.objects.select_related("call").get(pk=receipt.submission_id), created=True)
     if idempotency_key:
         existing = Submission.objects.select_related("call").filter(
             submitted_by=by, idempotency_key=idempotency_key).first()
@@ -577,20 +595,6 @@ def _submit(*, application: Application, by, idempotency_key: str | None) -> Sub
     return SubmitResult(submission, created=True)
 
 
-RECEIPT_SUBJECT = gettext_lazy("Receipt of your application")
-RECEIPT_TEMPLATE = "calls/email/receipt.txt"
-
-
-def receipt_email_context(submission_id: int) -> dict:
-    """The receipt email's context: built at delivery, once the protocol number is committed."""
-    return {"__builder__": {"builder": "manifattura.calls.receipts.receipt_context",
-                            "kwargs": {"submission_id": submission_id}}}
-
-
-def receipt_email_attachments(submission_id: int) -> list[dict]:
-    return [{"builder": "manifattura.calls.receipts.receipt_pdf_attachment", "kwargs": {"submission_id": submission_id}}]
-
-
 # --- prepared submissions -------------------------------------------------------------------------
 # A complete draft keeps the content its submission would freeze (``Application.prepared``), written
 # in the same transaction as every change to the draft. On PostgreSQL the click-day endpoint
@@ -614,6 +618,8 @@ def _prepare(application: Application, spec=None) -> None:
             pass  # incomplete or ineligible: submitting will say why
         else:
             prepared = {
+                # The draft it was computed from: the submit function compares them with the row.
+                "answers": application.answers, "declarations": application.accepted_declarations,
                 "snapshot": content.snapshot, "digest": content.digest,
                 "requested_amount": str(content.requested_amount) if content.requested_amount is not None else None,
                 "eligibility": content.eligibility, "needs_review": content.needs_review,

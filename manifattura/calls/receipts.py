@@ -4,6 +4,7 @@ import io
 
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
@@ -12,6 +13,20 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from manifattura.calls.models import Submission
 from manifattura.calls.queries import first_come_position
+
+RECEIPT_SUBJECT = gettext_lazy("Receipt of your application")
+RECEIPT_TEMPLATE = "calls/email/receipt.txt"
+
+
+def receipt_email_context(submission_id) -> dict:
+    """The receipt email's context: built at delivery, once the protocol number is committed."""
+    return {"__builder__": {"builder": "manifattura.calls.receipts.receipt_context",
+                            "kwargs": {"submission_id": submission_id}}}
+
+
+def receipt_email_attachments(submission_id) -> list[dict]:
+    return [{"builder": "manifattura.calls.receipts.receipt_pdf_attachment", "kwargs": {"submission_id": submission_id}}]
+
 
 
 def receipt_facts(submission: Submission) -> list[tuple[str, str]]:

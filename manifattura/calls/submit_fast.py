@@ -6,16 +6,19 @@ take the next protocol number. ``calls_submit_prepared`` (migration ``calls.0005
 writes of ``domain._submit`` in one statement that commits on its own: the protocol counter is
 taken last and released by the database itself, never held across a round trip to Python.
 
-Anything out of the ordinary gives ``None`` and the caller answers through the DRF view and
-``domain.application_submit``, which computes everything afresh and explains refusals: session
-authentication, an unknown token, a retry of a submitted application, a reused idempotency key, a
-draft whose organization profile or day changed, a call not open at the instant of the counter.
+``run`` is tried first by ``domain.application_submit`` (pages, API, commands) and, without DRF, by
+the API's submit URL (``view``), which is what intermediaries and click-day clients call. Anything
+out of the ordinary gives ``None`` and the full path answers, computing everything afresh and
+explaining refusals: an unknown token, a retry of a submitted application, a reused idempotency key,
+a draft whose organization profile or day changed, a call not open at the instant of the counter.
 """
 
 import contextlib
 import functools
 import json
 import logging
+import threading
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -24,7 +27,12 @@ from django.utils import translation
 from django.utils.translation import gettext
 from rest_framework.renderers import JSONRenderer
 
-from manifattura.calls import domain
+from manifattura.calls.receipts import (
+    RECEIPT_SUBJECT,
+    RECEIPT_TEMPLATE,
+    receipt_email_attachments,
+    receipt_email_context,
+)
 from manifattura.calls.serializers import receipt_fields
 from manifattura.core import clock
 from manifattura.core.audit import audit_link_quietly
@@ -36,10 +44,29 @@ SUBMISSION_ID = "__submission_id__"  # where the function puts the new submissio
 NOT_OPEN = "MFS01"  # SQLSTATE the function raises when the counter is granted outside the window
 MAX_IDEMPOTENCY_KEY = 100
 
-_STATEMENT = "SELECT * FROM calls_submit_prepared(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-_EMAIL_CONTEXT = json.dumps(domain.receipt_email_context(SUBMISSION_ID))
-_EMAIL_ATTACHMENTS = json.dumps(domain.receipt_email_attachments(SUBMISSION_ID))
+_STATEMENT = "SELECT * FROM calls_submit_prepared(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_EMAIL_CONTEXT = json.dumps(receipt_email_context(SUBMISSION_ID))
+_EMAIL_ATTACHMENTS = json.dumps(receipt_email_attachments(SUBMISSION_ID))
 _renderer = JSONRenderer()
+
+# PostgreSQL hands a contended row lock over badly: with the protocol counter held until commit, the
+# function alone did 2,500 submits/s from 2 connections and 1,170/s from 16 (bench/CLICKDAY_ANALYSIS.md).
+# So each server process lets this many submits at a time wait on the counter; the others queue here.
+_gate = threading.BoundedSemaphore(int(getattr(settings, "CALLS_SUBMIT_CONCURRENCY", 1)))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the function returns for a new submission."""
+
+    submission_id: int
+    application_id: int
+    protocol: int
+    received_at: object
+    digest: str
+    needs_review: bool
+    position: int | None
+    call_code: str
 
 
 def enabled() -> bool:
@@ -52,7 +79,7 @@ def _subjects() -> str:
     subjects = {}
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
-            subjects[code] = str(domain.RECEIPT_SUBJECT)
+            subjects[code] = str(RECEIPT_SUBJECT)
     return json.dumps(subjects)
 
 
@@ -62,6 +89,41 @@ def _repr_format(language: str) -> str:
     with translation.override(language):
         text = gettext("Application of %(org)s to %(call)s") % {"org": "\x00org\x00", "call": "\x00call\x00"}
     return text.replace("%", "%%").replace("\x00org\x00", "%1$s").replace("\x00call\x00", "%2$s")
+
+
+def run(*, application_id: int, idempotency_key: str | None = None, user_id: int | None = None,
+        token: str | None = None) -> Receipt | None:
+    """Submit the prepared draft for the user (``user_id``, or the owner of the API ``token``).
+
+    Returns the new submission's receipt, or ``None`` when nothing was written and the full path
+    must answer. Emails and audit linking follow the commit, as in ``domain.application_submit``.
+    """
+    if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        return None
+    # In production the statement is its own transaction; inside an atomic block (a caller's
+    # transaction, tests) a savepoint keeps a refusal from aborting the enclosing transaction.
+    scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    try:
+        with _gate, scope, connection.cursor() as cursor:
+            cursor.execute(_STATEMENT, [
+                token, user_id, application_id, idempotency_key, clock.frozen_instant(), settings.TIME_ZONE,
+                _repr_format(translation.get_language() or settings.LANGUAGE_CODE), _subjects(),
+                settings.LANGUAGE_CODE, RECEIPT_TEMPLATE, _EMAIL_CONTEXT, _EMAIL_ATTACHMENTS,
+            ])
+            row = cursor.fetchone()
+    except DatabaseError as exc:
+        # Not open at the counter's instant, or a reused idempotency key: the statement undid
+        # everything; the full path gives the answer with its reasons.
+        if getattr(exc.__cause__, "sqlstate", None) != NOT_OPEN:
+            logger.info("fast submit of application %s fell back: %s", application_id, exc)
+        return None
+    outcome, submission_id, protocol, received_at, digest, needs_review, position, call_code, email_id = row
+    if outcome != "created":
+        return None
+    if email_id is not None and getattr(settings, "NOTIFY_DELIVERY", "on_commit") == "on_commit":
+        transaction.on_commit(functools.partial(deliver, email_id))
+    transaction.on_commit(audit_link_quietly)
+    return Receipt(submission_id, application_id, protocol, received_at, digest, needs_review, position, call_code)
 
 
 def _token(request) -> str | None:
@@ -75,37 +137,17 @@ def _token(request) -> str | None:
 def submit(request, application_id: int) -> HttpResponse | None:
     """Submit a prepared draft and answer with its receipt (201), or ``None`` to go the full way."""
     token = _token(request)
-    key = request.headers.get("Idempotency-Key") or None
-    if token is None or (key is not None and len(key) > MAX_IDEMPOTENCY_KEY):
+    if token is None:  # session authentication: DRF checks the CSRF token
         return None
-    # In production the statement is its own transaction; inside an atomic block (tests, or a caller's
-    # transaction) a savepoint keeps a refusal from aborting the enclosing transaction.
-    scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-    try:
-        with scope, connection.cursor() as cursor:
-            cursor.execute(_STATEMENT, [
-                token, application_id, key, clock.frozen_instant(), settings.TIME_ZONE,
-                _repr_format(translation.get_language() or settings.LANGUAGE_CODE), _subjects(),
-                settings.LANGUAGE_CODE, domain.RECEIPT_TEMPLATE, _EMAIL_CONTEXT, _EMAIL_ATTACHMENTS,
-            ])
-            row = cursor.fetchone()
-    except DatabaseError as exc:
-        # Not open at the counter's instant, or a reused idempotency key: the statement undid
-        # everything; the full path gives the answer with its reasons.
-        if getattr(exc.__cause__, "sqlstate", None) != NOT_OPEN:
-            logger.info("fast submit of application %s fell back: %s", application_id, exc)
+    request.fast_submit_tried = True
+    receipt = run(application_id=application_id, token=token,
+                  idempotency_key=request.headers.get("Idempotency-Key") or None)
+    if receipt is None:
         return None
-    outcome, submission_id, protocol, received_at, digest, needs_review, position, call_code, email_id = row
-    if outcome != "created":
-        return None
-    # What the domain function's commit does (now, or when the caller's transaction commits).
-    if email_id is not None and getattr(settings, "NOTIFY_DELIVERY", "on_commit") == "on_commit":
-        transaction.on_commit(functools.partial(deliver, email_id))
-    transaction.on_commit(audit_link_quietly)
     body = _renderer.render(receipt_fields(
-        submission_id=submission_id, application_id=application_id, call_code=call_code, protocol=protocol,
-        received_at=received_at, digest=digest, position=position, needs_review=needs_review,
-        withdrawn_at=None, request=request,
+        submission_id=receipt.submission_id, application_id=application_id, call_code=receipt.call_code,
+        protocol=receipt.protocol, received_at=receipt.received_at, digest=receipt.digest,
+        position=receipt.position, needs_review=receipt.needs_review, withdrawn_at=None, request=request,
     ))
     return HttpResponse(body, status=201, content_type="application/json")
 

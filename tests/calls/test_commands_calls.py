@@ -146,3 +146,29 @@ def test_demo_calls_load_once_and_the_demo_applicant_can_apply_end_to_end(db):
     assert result.created and result.submission.protocol == 1
     application.refresh_from_db()
     assert application.status == ApplicationStatus.SUBMITTED
+
+
+def test_prepare_submissions_reports_how_many_drafts_are_ready(db):
+    from manifattura.calls.models import Application
+
+    call = build_call(code="MM-PREP-01")
+    ready = [ready_application(call)[0] for _ in range(2)]
+    member = MembershipFactory()
+    incomplete = domain.application_start(call=call, organization=member.organization, by=member.user)
+    Application.objects.filter(pk__in=[a.pk for a in ready]).update(prepared=None)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("prepare-submissions", "MM-PREP-01", stdout=out, stderr=err)
+    assert "2 of 3 drafts are ready" in out.getvalue()
+    assert "3/3" in err.getvalue()
+    assert Application.objects.filter(call=call, prepared__isnull=False).count() == 2
+    assert Application.objects.get(pk=incomplete.pk).prepared is None
+
+
+def test_prepare_submissions_refuses_an_unknown_or_unpublished_call(db):
+    from django.core.management.base import CommandError
+
+    build_call(code="MM-PREP-02", publish=False)
+    with pytest.raises(CommandError, match="No call"):
+        call_command("prepare-submissions", "MM-NOPE", stdout=io.StringIO(), stderr=io.StringIO())
+    with pytest.raises(CommandError, match="not published"):
+        call_command("prepare-submissions", "MM-PREP-02", stdout=io.StringIO(), stderr=io.StringIO())

@@ -206,6 +206,19 @@ def test_a_changed_organization_profile_is_submitted_as_it_is_now(db, frozen):
 
 
 @postgresql_only
+def test_a_draft_changed_behind_the_domains_back_is_submitted_as_it_is_now(db, frozen):
+    call = _call(frozen)
+    application, user = ready_application(call)
+    title = str(call.sections.get().questions.get(label="Project title").pk)
+    Application.objects.filter(pk=application.pk).update(answers={**application.answers, title: "Changed in admin"})
+    frozen(OPEN)
+    response = _submit(application, user)
+    assert response.status_code == 201
+    answers = Submission.objects.get(pk=response.json()["submission"]).snapshot["answers"]
+    assert "Changed in admin" in [a["value"] for a in answers]
+
+
+@postgresql_only
 def test_an_age_that_changed_since_preparation_is_evaluated_again(db, frozen):
     call = _call(frozen, max_organization_age_years=3)
     application, user = ready_application(call)

@@ -20,7 +20,8 @@ from django.db import migrations, models
 
 SUBMIT_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION calls_submit_prepared(
-    p_token text,
+    p_token text,               -- an API token, or NULL with
+    p_user bigint,              -- the user the caller has authenticated
     p_application bigint,
     p_idempotency_key text,
     p_frozen timestamptz,       -- the frozen clock of tests and demos, else NULL
@@ -46,7 +47,7 @@ DECLARE
 BEGIN
     -- Who asks (an active user's API token), for which application (locked), acting for it?
     SELECT u.id AS user_id, u.email, COALESCE(NULLIF(u.language, ''), p_default_language) AS language,
-           a.status, a.current_submission_id, a.prepared, a.call_id, c.code, c.status AS call_status,
+           a.status, a.current_submission_id, a.prepared, a.answers, a.accepted_declarations, a.call_id, c.code, c.status AS call_status,
            c.opens_at, c.closes_at, c.selection_mode, o.legal_name,
            jsonb_build_object(
                'id', o.id, 'legal_name', o.legal_name, 'kind', o.kind, 'vat_number', o.vat_number,
@@ -55,12 +56,12 @@ BEGIN
                'founded_on', to_char(o.founded_on, 'YYYY-MM-DD'), 'ateco_code', o.ateco_code
            ) AS organization
       INTO v
-      FROM authtoken_token t
-      JOIN accounts_user u ON u.id = t.user_id AND u.is_active
+      FROM accounts_user u
       JOIN calls_application a ON a.id = p_application
       JOIN calls_call c ON c.id = a.call_id
       JOIN accounts_organization o ON o.id = a.organization_id
-     WHERE t.key = p_token
+     WHERE u.id = COALESCE(p_user, (SELECT t.user_id FROM authtoken_token t WHERE t.key = p_token))
+       AND u.is_active
        AND EXISTS (SELECT 1 FROM accounts_membership m WHERE m.organization_id = a.organization_id AND m.user_id = u.id)
        FOR UPDATE OF a;
     IF NOT FOUND THEN
@@ -69,8 +70,10 @@ BEGIN
         outcome := 'state';     -- already submitted: the full path answers with the same receipt
     ELSIF v.prepared IS NULL THEN
         outcome := 'unprepared';
-    ELSIF v.prepared -> 'snapshot' -> 'organization' IS DISTINCT FROM v.organization THEN
-        outcome := 'changed';   -- the organization's profile changed since the draft was prepared
+    ELSIF v.prepared -> 'answers' IS DISTINCT FROM v.answers
+          OR v.prepared -> 'declarations' IS DISTINCT FROM v.accepted_declarations
+          OR v.prepared -> 'snapshot' -> 'organization' IS DISTINCT FROM v.organization THEN
+        outcome := 'changed';   -- the draft or the organization's profile changed since it was prepared
     ELSIF v.call_status <> 'published' THEN
         outcome := 'call';
     END IF;
@@ -137,8 +140,8 @@ $fn$;
 """
 
 DROP_FUNCTION = """
-DROP FUNCTION IF EXISTS calls_submit_prepared(text, bigint, text, timestamptz, text, text, jsonb, text, text,
-                                              text, text);
+DROP FUNCTION IF EXISTS calls_submit_prepared(text, bigint, bigint, text, timestamptz, text, text, jsonb, text,
+                                              text, text, text);
 """
 
 
