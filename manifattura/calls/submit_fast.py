@@ -17,7 +17,6 @@ import contextlib
 import functools
 import json
 import logging
-import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -48,11 +47,6 @@ _STATEMENT = "SELECT * FROM calls_submit_prepared(%s, %s, %s, %s, %s, %s, %s, %s
 _EMAIL_CONTEXT = json.dumps(receipt_email_context(SUBMISSION_ID))
 _EMAIL_ATTACHMENTS = json.dumps(receipt_email_attachments(SUBMISSION_ID))
 _renderer = JSONRenderer()
-
-# PostgreSQL hands a contended row lock over badly: with the protocol counter held until commit, the
-# function alone did 2,500 submits/s from 2 connections and 1,170/s from 16 (bench/CLICKDAY_ANALYSIS.md).
-# So each server process lets this many submits at a time wait on the counter; the others queue here.
-_gate = threading.BoundedSemaphore(int(getattr(settings, "CALLS_SUBMIT_CONCURRENCY", 1)))
 
 
 @dataclass(frozen=True)
@@ -104,7 +98,7 @@ def run(*, application_id: int, idempotency_key: str | None = None, user_id: int
     # transaction, tests) a savepoint keeps a refusal from aborting the enclosing transaction.
     scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
-        with _gate, scope, connection.cursor() as cursor:
+        with scope, connection.cursor() as cursor:
             cursor.execute(_STATEMENT, [
                 token, user_id, application_id, idempotency_key, clock.frozen_instant(), settings.TIME_ZONE,
                 _repr_format(translation.get_language() or settings.LANGUAGE_CODE), _subjects(),

@@ -210,6 +210,4 @@ LOGGING = {
 NOTIFY_DELIVERY = os.environ.get("NOTIFY_DELIVERY", "on_commit")  # or "worker"
 # PostgreSQL: submit prepared drafts through one database call (calls.submit_fast); 0 = always the ORM path.
 CALLS_FAST_SUBMIT = os.environ.get("CALLS_FAST_SUBMIT", "1") == "1"
-# How many fast submits of one server process may wait on a call's protocol counter at a time.
-CALLS_SUBMIT_CONCURRENCY = int(os.environ.get("CALLS_SUBMIT_CONCURRENCY", "1"))
 AUDIT_LINK_INTERVAL = float(os.environ.get("AUDIT_LINK_INTERVAL", "0"))  # seconds; 0 = after every commit
