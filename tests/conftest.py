@@ -19,6 +19,16 @@ def _fresh_form_cache():
     domain._spec_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_submit_batch_thread_left():
+    # Transactional tests on PostgreSQL submit through a batch thread with its own connection: end it
+    # before the test's data (and, at the end, the test database) goes away.
+    from manifattura.calls import submit_fast
+
+    yield
+    submit_fast.stop_batchers()
+
+
 def pytest_configure(config):
     from django.conf import settings
 

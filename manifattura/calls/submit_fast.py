@@ -13,10 +13,12 @@ explaining refusals: an unknown token, a retry of a submitted application, a reu
 a draft whose organization profile or day changed, a call not open at the instant of the counter.
 """
 
+import collections
 import contextlib
 import functools
 import json
 import logging
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -91,33 +93,147 @@ def run(*, application_id: int, idempotency_key: str | None = None, user_id: int
 
     Returns the new submission's receipt, or ``None`` when nothing was written and the full path
     must answer. Emails and audit linking follow the commit, as in ``domain.application_submit``.
+    Outside a transaction the request joins the process's batch (``_Batcher``); inside one (a
+    caller's, or a test's) it runs on the caller's connection, under a savepoint.
     """
     if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         return None
-    # In production the statement is its own transaction; inside an atomic block (a caller's
-    # transaction, tests) a savepoint keeps a refusal from aborting the enclosing transaction.
-    scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-    try:
-        with scope, connection.cursor() as cursor:
-            cursor.execute(_STATEMENT, [
-                token, user_id, application_id, idempotency_key, clock.frozen_instant(), settings.TIME_ZONE,
-                _repr_format(translation.get_language() or settings.LANGUAGE_CODE), _subjects(),
-                settings.LANGUAGE_CODE, RECEIPT_TEMPLATE, _EMAIL_CONTEXT, _EMAIL_ATTACHMENTS,
-            ])
-            row = cursor.fetchone()
-    except DatabaseError as exc:
-        # Not open at the counter's instant, or a reused idempotency key: the statement undid
-        # everything; the full path gives the answer with its reasons.
-        if getattr(exc.__cause__, "sqlstate", None) != NOT_OPEN:
-            logger.info("fast submit of application %s fell back: %s", application_id, exc)
+    request = {
+        "token": token, "user": user_id, "application": application_id, "key": idempotency_key,
+        "repr": _repr_format(translation.get_language() or settings.LANGUAGE_CODE),
+    }
+    batch_size = int(getattr(settings, "CALLS_SUBMIT_BATCH", 0))
+    if batch_size > 1 and not connection.in_atomic_block:
+        row = _batcher(batch_size).submit(request)
+    else:
+        row = _run_one(request)
+    if row is None:
         return None
     outcome, submission_id, protocol, received_at, digest, needs_review, position, call_code, email_id = row
     if outcome != "created":
+        if outcome.startswith("error"):
+            logger.info("fast submit of application %s fell back: %s", application_id, outcome)
         return None
     if email_id is not None and getattr(settings, "NOTIFY_DELIVERY", "on_commit") == "on_commit":
         transaction.on_commit(functools.partial(deliver, email_id))
     transaction.on_commit(audit_link_quietly)
     return Receipt(submission_id, application_id, protocol, received_at, digest, needs_review, position, call_code)
+
+
+def _common_arguments() -> list:
+    return [clock.frozen_instant(), settings.TIME_ZONE]
+
+
+def _run_one(request: dict):
+    """One request, one statement (and its own transaction, or a savepoint in the caller's)."""
+    scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    try:
+        with scope, connection.cursor() as cursor:
+            cursor.execute(_STATEMENT, [
+                request["token"], request["user"], request["application"], request["key"], *_common_arguments(),
+                request["repr"], _subjects(), settings.LANGUAGE_CODE, RECEIPT_TEMPLATE, _EMAIL_CONTEXT,
+                _EMAIL_ATTACHMENTS,
+            ])
+            return cursor.fetchone()
+    except DatabaseError as exc:
+        # Not open at the counter's instant, or a reused idempotency key: the statement undid
+        # everything; the full path gives the answer with its reasons.
+        if getattr(exc.__cause__, "sqlstate", None) != NOT_OPEN:
+            logger.info("fast submit of application %s fell back: %s", request["application"], exc)
+        return None
+
+
+class _Batcher:
+    """Submits of one server process that arrive together share a transaction (group commit).
+
+    A click day is thousands of tiny transactions that all update one row, the call's protocol
+    counter, which stays locked until each commit reaches the disk: alone, each waits for the one
+    before. Here request threads queue their submits and one thread sends whatever is waiting (up
+    to ``size``) as one ``calls_submit_prepared_batch`` call: one commit and one turn on the counter
+    for the lot, the submits numbered in arrival order. A lone submit goes at once: nothing waits
+    for a batch to fill. If the batch fails as a whole, its requests go the full way, which finds
+    them submitted if the batch did commit (the same receipt, never a second application).
+    """
+
+    _STATEMENT = "SELECT * FROM calls_submit_prepared_batch(%s, %s, %s, %s, %s, %s, %s, %s)"
+    WAIT_SECONDS = 30.0
+    IDLE_SECONDS = 5.0  # then the thread closes its database connection and ends
+
+    def __init__(self, size: int):
+        self.size = size
+        self._waiting: collections.deque = collections.deque()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Serve what is waiting, then end the thread (and close its connection)."""
+        with self._cond:
+            thread, self._stopping = self._thread, True
+            self._cond.notify()
+        if thread is not None:
+            thread.join()
+        self._stopping = False
+
+    def submit(self, request: dict):
+        slot = {"request": request, "row": None, "done": threading.Event()}
+        with self._cond:
+            self._waiting.append(slot)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="submit-batcher", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+        if not slot["done"].wait(self.WAIT_SECONDS):
+            logger.warning("fast submit of application %s: no answer from the batch", request["application"])
+        return slot["row"]
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._waiting or self._stopping, self.IDLE_SECONDS)
+                    if not self._waiting:  # idle for a while, or asked to stop with nothing left to send
+                        self._thread = None
+                        return
+                    batch = [self._waiting.popleft() for _ in range(min(self.size, len(self._waiting)))]
+                rows = self._send([slot["request"] for slot in batch])
+                for index, slot in enumerate(batch):
+                    slot["row"] = rows.get(index)
+                    slot["done"].set()
+        finally:
+            connection.close()
+
+    def _send(self, requests: list[dict]) -> dict[int, tuple]:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(self._STATEMENT, [
+                    json.dumps(requests), *_common_arguments(), _subjects(), settings.LANGUAGE_CODE,
+                    RECEIPT_TEMPLATE, _EMAIL_CONTEXT, _EMAIL_ATTACHMENTS,
+                ])
+                return {row[0]: row[1:] for row in cursor.fetchall()}
+        except Exception:  # the thread must go on serving; these requests take the full path
+            logger.exception("a batch of %d fast submits failed; they go the full way", len(requests))
+            connection.close()  # a broken connection is opened again for the next batch
+            return {}
+
+
+_batchers: dict[int, _Batcher] = {}
+_batchers_lock = threading.Lock()
+
+
+def stop_batchers() -> None:
+    """End the batch threads (tests, before their database goes away)."""
+    with _batchers_lock:
+        batchers = list(_batchers.values())
+    for batcher in batchers:
+        batcher.stop()
+
+
+def _batcher(size: int) -> _Batcher:
+    with _batchers_lock:
+        if size not in _batchers:
+            _batchers[size] = _Batcher(size)
+        return _batchers[size]
 
 
 def _token(request) -> str | None:

@@ -210,4 +210,6 @@ LOGGING = {
 NOTIFY_DELIVERY = os.environ.get("NOTIFY_DELIVERY", "on_commit")  # or "worker"
 # PostgreSQL: submit prepared drafts through one database call (calls.submit_fast); 0 = always the ORM path.
 CALLS_FAST_SUBMIT = os.environ.get("CALLS_FAST_SUBMIT", "1") == "1"
+# Fast submits arriving together in one server process share a transaction, up to this many (1 = none).
+CALLS_SUBMIT_BATCH = int(os.environ.get("CALLS_SUBMIT_BATCH", "32"))
 AUDIT_LINK_INTERVAL = float(os.environ.get("AUDIT_LINK_INTERVAL", "0"))  # seconds; 0 = after every commit

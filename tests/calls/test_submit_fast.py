@@ -332,3 +332,47 @@ def test_concurrent_fast_submits_are_gap_free_in_receipt_order():
         Submission.objects.filter(call=call).values_list("pk", flat=True))
     assert ProtocolCounter.objects.get(call=call).last_number == 20
     assert all(body["position"] == body["protocol"] for _status, body in answers)
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_numbers_in_arrival_order_and_undoes_a_failing_request_alone():
+    from manifattura.calls import submit_fast
+    from tests.factories import MembershipFactory
+
+    call = build_call(mode=SelectionMode.FIRST_COME)
+    (first, user), (second, _other), (third, third_user) = [ready_application(call) for _ in range(3)]
+    MembershipFactory(user=user, organization=second.organization)  # the user files for two firms
+
+    def request(application, by, key=None):
+        return {"token": None, "user": by.pk, "application": application.pk, "key": key, "repr": "%1$s / %2$s"}
+
+    rows = submit_fast._Batcher(8)._send([
+        request(first, user, "same-key"),
+        request(second, user, "same-key"),   # the key is taken by the first: undone alone
+        request(third, third_user),
+        request(first, third_user),          # not a member: nothing written
+    ])
+    assert [rows[i][0] for i in range(4)] == ["created", "error 23505", "created", "refused"]
+    assert [rows[0][2], rows[2][2]] == [1, 2]
+    assert list(Submission.objects.order_by("protocol").values_list("application_id", "protocol")) == [
+        (first.pk, 1), (third.pk, 2)]
+    assert ProtocolCounter.objects.get(call=call).last_number == 2
+    assert Application.objects.get(pk=second.pk).status == ApplicationStatus.DRAFT
+    assert ActionLog.objects.filter(verb="application.submit").count() == 2
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_batched_and_single_submits_write_the_same(settings):
+    call = build_call(mode=SelectionMode.FIRST_COME, with_file=True)
+    (batched, user), (single, single_user) = ready_application(call), ready_application(call)
+    assert _submit(batched, user).status_code == 201  # outside a transaction: through the batch thread
+    settings.CALLS_SUBMIT_BATCH = 1
+    assert _submit(single, single_user).status_code == 201
+    one, two = Submission.objects.order_by("protocol")
+    assert (one.application_id, two.application_id) == (batched.pk, single.pk)
+    strip = {"submission", "audit", "email"}
+    first, second = _rows(one), _rows(two)
+    assert set(first) == set(second) == strip
+    assert first["email"][1:] == second["email"][1:] and first["audit"][1:3] == ("calls.application", str(batched.pk))
