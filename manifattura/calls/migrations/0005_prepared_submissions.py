@@ -13,6 +13,9 @@ the user does not act for, one already submitted, no or stale prepared content, 
 published. When the call is not open at the instant the counter is granted it raises SQLSTATE MFS01
 (everything undone, the number freed) and the caller falls back too. ``calls.submit_fast`` is the
 caller; ``tests/calls/test_submit_fast.py`` checks it writes what the domain function writes.
+
+``calls_submit_prepared_batch`` runs several such requests in one transaction (one commit, one turn on
+the counter), each in its own subtransaction so a failing one is undone alone.
 """
 
 from django.conf import settings
