@@ -8,7 +8,9 @@ What it does (issue 3, "Benchmark (not a test): click day"):
 
 1. drops and creates the PostgreSQL database ``manifattura_bench``, migrates it, and seeds it fast
    (bench/clickday_seed.py): one open call built like the tests build it, N organizations with a
-   user, a membership, an API token and a complete draft each (bulk inserts);
+   user, a membership, an API token and a complete draft each (bulk inserts), then prepares the drafts
+   as ``manifattura prepare-submissions`` does (drafts saved through the pages or the API are prepared
+   as they are saved);
 2. serves the project's WSGI app with gunicorn on a free loopback port with production settings
    (DEBUG off, ``NOTIFY_DELIVERY=worker``, ``AUDIT_LINK_INTERVAL=1``, ``DB_CONN_MAX_AGE=60``);
 3. with bench/httpload.py (a separate process, 256 keep-alive clients starting at one instant)
@@ -543,7 +545,9 @@ def report(m: dict) -> str:
         f"clients (bench/httpload.py, one process on the loopback), retries on timeout ({o.get('timeout_s')} s) "
         f"or connection error with the same key (at most {o.get('retries')}). Server: gunicorn "
         f"`{m.get('server')}` (workers×threads), production settings (`DEBUG=0`, `NOTIFY_DELIVERY=worker`, "
-        f"`AUDIT_LINK_INTERVAL=1`, `DB_CONN_MAX_AGE=60`), call in `{o.get('mode')}` mode.",
+        f"`AUDIT_LINK_INTERVAL=1`, `DB_CONN_MAX_AGE=60`; submits in batches of up to `CALLS_SUBMIT_BATCH=32` per "
+        f"process by default), call in `{o.get('mode')}` mode; the drafts were prepared before the opening "
+        f"(`manifattura prepare-submissions`). Design and earlier figures: `bench/CLICKDAY_ANALYSIS.md`.",
         "",
     ]
     if m.get("_skipped_clickday"):

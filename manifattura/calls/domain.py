@@ -25,12 +25,6 @@ from manifattura.calls.enums import (
     RuleOutcome,
 )
 from manifattura.calls.files import FileRejected, check_upload
-from manifattura.calls.receipts import (
-    RECEIPT_SUBJECT,
-    RECEIPT_TEMPLATE,
-    receipt_email_attachments,
-    receipt_email_context,
-)
 from manifattura.calls.models import (
     Application,
     ApplicationFile,
@@ -42,6 +36,12 @@ from manifattura.calls.models import (
     ProtocolCounter,
     Question,
     Submission,
+)
+from manifattura.calls.receipts import (
+    RECEIPT_SUBJECT,
+    RECEIPT_TEMPLATE,
+    receipt_email_attachments,
+    receipt_email_context,
 )
 from manifattura.core import clock
 from manifattura.core.audit import audit_record
@@ -599,8 +599,8 @@ def _submit(*, application: Application, by, idempotency_key: str | None) -> Sub
 # A complete draft keeps the content its submission would freeze (``Application.prepared``), written
 # in the same transaction as every change to the draft. On PostgreSQL the click-day endpoint
 # (``calls.submit_fast``) then submits in one database call, after checking in that call that the
-# organization's profile, the day and the call still give this very content; anything else goes
-# through ``application_submit``, which computes everything afresh.
+# draft's answers and declarations, the organization's profile, the day and the call still give this
+# very content; anything else goes through ``_submit``, which computes everything afresh.
 
 def _prepare(application: Application, spec=None) -> None:
     """Store (or clear) the content ``application`` would submit now; call it after each draft change.

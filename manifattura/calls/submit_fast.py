@@ -6,8 +6,10 @@ take the next protocol number. ``calls_submit_prepared`` (migration ``calls.0005
 writes of ``domain._submit`` in one statement that commits on its own: the protocol counter is
 taken last and released by the database itself, never held across a round trip to Python.
 
-``run`` is tried first by ``domain.application_submit`` (pages, API, commands) and, without DRF, by
-the API's submit URL (``view``), which is what intermediaries and click-day clients call. Anything
+Submits arriving together in one server process share a transaction (``_Batcher``: one commit and one
+turn on the counter for the lot). ``run`` is tried first by ``domain.application_submit`` (pages, API,
+commands) and, without DRF, by the API's submit URL (``view``), which is what intermediaries and
+click-day clients call. Anything
 out of the ordinary gives ``None`` and the full path answers, computing everything afresh and
 explaining refusals: an unknown token, a retry of a submitted application, a reused idempotency key,
 a draft whose organization profile or day changed, a call not open at the instant of the counter.
@@ -111,7 +113,7 @@ def run(*, application_id: int, idempotency_key: str | None = None, user_id: int
         return None
     outcome, submission_id, protocol, received_at, digest, needs_review, position, call_code, email_id = row
     if outcome != "created":
-        if outcome.startswith("error"):
+        if outcome.startswith("error") and outcome != f"error {NOT_OPEN}":
             logger.info("fast submit of application %s fell back: %s", application_id, outcome)
         return None
     if email_id is not None and getattr(settings, "NOTIFY_DELIVERY", "on_commit") == "on_commit":
