@@ -57,6 +57,7 @@ from manifattura.calls.serializers import (
     WithdrawSerializer,
     receipt_data,
 )
+from manifattura.calls.serializers_evaluation import commission_file_name
 from manifattura.core import clock
 
 # Token first, so an anonymous request is told (401, WWW-Authenticate: Token) how to authenticate.
@@ -458,8 +459,15 @@ class ApplicationViewSet(
             raise NotFound()
         if not request.user.has_perm("calls.download_applicationfile", stored):
             raise PermissionDenied()
+        name = stored.original_name
+        if not request.user.has_perm("calls.see_identity", application):
+            # Only staff and the applicant find the application here, and both see who applied; whoever else
+            # got here would get the name the commission's own endpoint gives (neutral on anonymous calls).
+            name = commission_file_name(application, stored.pk, identity=False)
+            if name is None:
+                raise NotFound()
         return FileResponse(
-            stored.file.open("rb"), as_attachment=True, filename=stored.original_name,
+            stored.file.open("rb"), as_attachment=True, filename=name,
             content_type=stored.content_type or "application/octet-stream",
         )
 

@@ -574,14 +574,13 @@ class CommissionApplicationViewSet(EvaluationViewSet):
     def file(self, request, pk=None, file_id=None):
         application = self._application()
         identity = request.user.has_perm("calls.see_identity", application)
-        content = ser.application_content(application, identity=identity, file_url=lambda _id: "")
-        shown = next((f for f in content["files"] if f["id"] == int(file_id)), None)
+        name = ser.commission_file_name(application, int(file_id), identity=identity)
         stored = ApplicationFile.objects.filter(application=application, pk=file_id).select_related(
             "application").first()
-        if shown is None or stored is None:
+        if name is None or stored is None:
             raise NotFound()
         self.require("calls.download_applicationfile_for_review", stored)
-        return download(stored.file, name=shown["name"], content_type=stored.content_type)
+        return download(stored.file, name=name, content_type=stored.content_type)
 
 
 class ReviewFilter(filters.FilterSet):

@@ -17,6 +17,7 @@ from manifattura.calls.models import (
     AdmissibilityDecision,
     Appeal,
     Application,
+    ApplicationFile,
     Award,
     Call,
     CommissionMember,
@@ -191,6 +192,25 @@ def snapshot_files(snapshot: dict) -> list[dict]:
                 if isinstance(item, dict) and "id" in item:
                     files.append({**item, "number": len(files) + 1})
     return files
+
+
+def review_file_name(user, stored: ApplicationFile) -> str | None:
+    """The name under which ``user`` (staff or a commission member) downloads a file of an application.
+
+    The original name to whoever may see who applied (``calls.see_identity``); otherwise the neutral
+    ``document-<n>.<ext>``, n being the file's place among the submitted files, as the review pages number
+    them. None for a file that is not part of the submitted application (an earlier or replaced upload):
+    only staff may download those. ``stored`` comes with its application's call and current submission.
+    """
+    application = stored.application
+    submission = application.current_submission
+    number = next((f["number"] for f in snapshot_files(submission.snapshot) if f["id"] == stored.pk),
+                  None) if submission else None
+    if number is None and not calls_rules.is_staff(user):
+        return None
+    if user.has_perm("calls.see_identity", application):
+        return stored.original_name
+    return neutral_file_name(number or 0, stored.original_name)
 
 
 def identity_terms(application: Application, snapshot: dict) -> list[str]:

@@ -66,6 +66,13 @@ def neutral_file_name(protocol: int | None, question_id, index: int, name: str) 
     return f"application-{protocol or 0}-q{question_id}-{index}.{extension}"
 
 
+def commission_file_name(application, file_id: int, *, identity: bool) -> str | None:
+    """The name a submitted file is downloaded under, as ``application_content`` lists it: the original one,
+    or without ``identity`` a neutral one. None: the file is not part of the submitted application."""
+    content = application_content(application, identity=identity, file_url=lambda _id: "")
+    return next((f["name"] for f in content["files"] if f["id"] == file_id), None)
+
+
 def redactor(organization):
     """A function blanking the organization's name, VAT number and tax code in free text."""
     needles = {organization.legal_name, organization.vat_number, organization.tax_code}

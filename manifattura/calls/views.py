@@ -27,7 +27,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from manifattura.calls import domain, eligibility, queries
+from manifattura.calls import domain, eligibility, queries, queries_evaluation_web
 from manifattura.calls import forms as calls_forms
 from manifattura.calls import rules as calls_rules
 from manifattura.calls.enums import CallPhase, CallStatus, QuestionKind, SelectionMode
@@ -513,18 +513,27 @@ def my_applications(request):
 
 @require_GET
 def file_download(request, pk):
-    """A private application file: only its organization's members and staff (rule ``download_applicationfile``)."""
-    stored = ApplicationFile.objects.select_related("application__organization").filter(pk=pk).first()
+    """A private application file (rule ``download_applicationfile``): its organization's members and staff
+    under its own name; the call's commission as the review pages serve it (``calls_eval:review-file``):
+    only a submitted file, under a neutral name where the review is anonymous."""
+    stored = ApplicationFile.objects.select_related(
+        "application__organization", "application__call", "application__current_submission").filter(pk=pk).first()
     if stored is None:
         raise Http404(_("There is no file with this number."))
-    if not request.user.has_perm("calls.download_applicationfile", stored):
+    user = request.user
+    if not user.has_perm("calls.download_applicationfile", stored):
         return _deny(request)
+    name = stored.original_name
+    if not (calls_rules.is_staff(user) or calls_rules.is_file_owner_member(user, stored)):
+        name = queries_evaluation_web.review_file_name(user, stored)
+        if name is None:
+            raise Http404(_("This file is not part of the submitted application."))
     try:
         handle = stored.file.open("rb")
     except FileNotFoundError:
         raise Http404(_("The file is missing from the storage: tell the programme staff.")) from None
     response = FileResponse(
-        handle, as_attachment=True, filename=safe_name(stored.original_name) or "file",
+        handle, as_attachment=True, filename=safe_name(name) or "file",
         content_type=stored.content_type or "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"

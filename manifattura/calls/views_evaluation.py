@@ -839,15 +839,9 @@ def review_file(request, pk):
         raise Http404(_("There is no file with this number."))
     if not rules.has_perm("calls.download_applicationfile_for_review", request.user, stored):
         return _deny(request)
-    application = stored.application
-    submission = application.current_submission
-    numbered = {f["id"]: f["number"] for f in queries.snapshot_files(submission.snapshot)} if submission else {}
-    staff = rules.has_perm("calls.manage_evaluation", request.user, application.call)
-    if stored.pk not in numbered and not staff:
+    name = queries.review_file_name(request.user, stored)
+    if name is None:
         raise Http404(_("This file is not part of the submitted application."))
-    identity = rules.has_perm("calls.see_identity", request.user, application)
-    name = stored.original_name if identity else queries.neutral_file_name(numbered.get(stored.pk, 0),
-                                                                           stored.original_name)
     return _stream(stored.file, name=name, content_type=stored.content_type)
 
 

@@ -89,3 +89,40 @@ def test_reviewers_and_president_never_see_who_applied_and_staff_do(db):
     original = world.target.current_submission.snapshot["answers"][-1]["value"][0]["name"]
     assert organization.legal_name in original
     assert original in record and organization.vat_number in record
+
+
+def test_the_generic_file_download_gives_the_commission_neutral_names_on_anonymous_calls(db):
+    """``calls:file-download`` admits the commission too: it must name files as ``calls_eval:review-file`` does."""
+    world = make_world("review", anonymous=True, code="ANON-FILES")
+    target = world.target
+    answers = target.current_submission.snapshot["answers"]
+    submitted = next(a["value"][0]["id"] for a in answers if a["kind"] == "file")
+    replaced = target.files.exclude(pk=submitted).get()  # the first upload, replaced before submitting
+    original = target.files.get(pk=submitted).original_name
+    assert target.organization.legal_name in original
+    url = reverse("calls:file-download", args=[submitted])
+    for role in ("member", "president"):
+        client = english_client(world.users[role])
+        response = client.get(url)
+        assert response.status_code == 200
+        disposition = response["Content-Disposition"]
+        assert 'filename="document-1.pdf"' in disposition and target.organization.legal_name not in disposition
+        assert disposition == client.get(reverse("calls_eval:review-file", args=[submitted]))["Content-Disposition"]
+        # The commission reads the submitted application only, as on the review pages.
+        assert client.get(reverse("calls:file-download", args=[replaced.pk])).status_code == 404
+    assert english_client(world.users["conflicted"]).get(url).status_code == 403
+    # Staff and the applicant see who applied: the file keeps its own name.
+    for role in ("staff", "applicant"):
+        response = english_client(world.users[role]).get(url)
+        assert response.status_code == 200 and original in response["Content-Disposition"]
+        replaced_url = reverse("calls:file-download", args=[replaced.pk])
+        assert english_client(world.users[role]).get(replaced_url).status_code == 200
+
+
+def test_the_generic_file_download_keeps_original_names_for_the_commission_of_a_named_call(db):
+    world = make_world("review", code="NAMED-FILES")
+    target = world.target
+    answers = target.current_submission.snapshot["answers"]
+    submitted = next(a["value"][0]["id"] for a in answers if a["kind"] == "file")
+    response = english_client(world.users["member"]).get(reverse("calls:file-download", args=[submitted]))
+    assert response.status_code == 200 and 'filename="plan.pdf"' in response["Content-Disposition"]

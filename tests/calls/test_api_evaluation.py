@@ -484,6 +484,20 @@ def test_anonymous_call_leaks_no_identity_to_reviewers_but_staff_see_it(db):
     assert org.legal_name in staff_download["Content-Disposition"]
 
 
+def test_the_applications_file_download_serves_only_the_applicant_and_staff_under_the_original_name(db):
+    """``applications/<id>/files/<id>/`` is not the commission's way to a file (that is
+    ``reviews/applications/<id>/files/<id>/``): on an anonymous call it must not give them the original name."""
+    world = make_world("review", anonymous=True)
+    target = world.target
+    stored = target.files.get(pk=submitted_file(target))
+    path = f"/api/v1/applications/{target.pk}/files/{stored.pk}/"
+    for role in COMMISSION:
+        assert call_api(world, role, "get", path).status_code == 404
+    for role in ("applicant", "staff"):
+        response = call_api(world, role, "get", path)
+        assert response.status_code == 200 and stored.original_name in response["Content-Disposition"]
+
+
 # --- conflicts of interest -------------------------------------------------------------------------
 
 def test_a_conflicted_member_is_refused_and_absent_from_every_list(db):

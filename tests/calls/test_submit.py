@@ -1,10 +1,9 @@
 """Submission: deadlines in Europe/Rome, idempotency, refusals that keep the draft, concurrency."""
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from manifattura.calls import domain
 from manifattura.calls.enums import ApplicationStatus, CallKind, SelectionMode
@@ -13,6 +12,7 @@ from manifattura.calls.queries import first_come_position, first_come_resources
 from manifattura.core import clock
 from manifattura.core.models import ActionLog, OutboxEmail
 from tests.calls.factories import build_call, ready_application
+from tests.concurrency import all_at_once
 
 ROME_OPEN = clock.rome(2026, 3, 2, 9, 0, 0)
 ROME_CLOSE = clock.rome(2026, 3, 29, 12, 0, 0)  # 29 March 2026: the day Italy moves to summer time
@@ -172,30 +172,19 @@ def test_application_over_the_grant_maximum_is_refused(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_submissions_get_gap_free_unique_protocols():
+@pytest.mark.parametrize("fast", [True, False], ids=["prepared", "full-path"])
+def test_concurrent_submissions_get_gap_free_unique_protocols(settings, fast):
     if connection.vendor != "postgresql":
         pytest.skip("real concurrency needs PostgreSQL (SQLite serializes writers)")
+    settings.CALLS_FAST_SUBMIT = fast
     call = build_call(spaces=1)
     prepared = [ready_application(call) for _ in range(24)]
-    barrier = threading.Barrier(len(prepared) + 6)
-    results, errors = [], []
 
     def submit(application, user, key):
-        try:
-            barrier.wait(timeout=30)
-            results.append(domain.application_submit(application=application, by=user, idempotency_key=key))
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        return domain.application_submit(application=application, by=user, idempotency_key=key)
 
-    threads = [threading.Thread(target=submit, args=(a, u, f"key-{a.pk}")) for a, u in prepared]
     # The same idempotency key sent concurrently by six more threads for the first applications.
-    threads += [threading.Thread(target=submit, args=(a, u, f"key-{a.pk}")) for a, u in prepared[:6]]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    results, errors = all_at_once([(submit, (a, u, f"key-{a.pk}")) for a, u in prepared + prepared[:6]])
     assert not errors
     protocols = sorted(Submission.objects.filter(call=call).values_list("protocol", flat=True))
     assert protocols == list(range(1, 25))
