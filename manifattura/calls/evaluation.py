@@ -312,6 +312,11 @@ def conflicted(member: CommissionMember, application: Application) -> bool:
     return ConflictDeclaration.objects.filter(member=member, application=application, has_conflict=True).exists()
 
 
+def declared_no_conflict(member: CommissionMember, application: Application) -> bool:
+    """Whether the member declared, for this application, that they have no conflict of interest."""
+    return ConflictDeclaration.objects.filter(member=member, application=application, has_conflict=False).exists()
+
+
 @transaction.atomic
 def review_open(*, call: Call, by) -> Call:
     """End admissibility: every submitted application must have a final admit/exclude decision."""
@@ -374,7 +379,10 @@ def review_assignment_set(*, application: Application, member: CommissionMember,
 
 @transaction.atomic
 def score_set(*, assignment: ReviewAssignment, criterion: Criterion, points, by, comment: str = "") -> Score:
-    """A reviewer scores one criterion within its maximum; a low score needs a comment."""
+    """A reviewer scores one criterion within its maximum; a low score needs a comment.
+
+    Only after declaring, for this application, no conflict of interest (every entry point: pages, API).
+    """
     assignment = ReviewAssignment.objects.select_related("member", "application__call").get(pk=assignment.pk)
     call = assignment.application.call
     if assignment.member.user_id != getattr(by, "pk", None):
@@ -382,6 +390,8 @@ def score_set(*, assignment: ReviewAssignment, criterion: Criterion, points, by,
     _require_stage(call, CallStage.REVIEW)
     if conflicted(assignment.member, assignment.application):
         raise PermissionError(_("You declared a conflict of interest for this application."))
+    if not declared_no_conflict(assignment.member, assignment.application):
+        raise NotEditable(_("Declare first that you have no conflict of interest with this applicant."))
     if criterion.call_id != call.pk:
         raise ValidationError({"criterion": _("The criterion belongs to another call.")})
     try:

@@ -785,8 +785,7 @@ def review_scores(request, code, pk):
     assignment = ReviewAssignment.objects.get(member=member, application=application)
     criteria = list(call.criteria.all())
     form = eval_forms.ScoreForm(request.POST, criteria=criteria)
-    declared = ConflictDeclaration.objects.filter(member=member, application=application, has_conflict=False).exists()
-    if not declared:
+    if not evaluation.declared_no_conflict(member, application):  # checked first: told before any typing error
         form.is_valid()
         form.add_error(None, _("Declare first that you have no conflict of interest with this applicant."))
     elif form.is_valid():

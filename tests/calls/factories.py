@@ -98,3 +98,18 @@ def ready_application(call, *, user=None, organization=None, with_file_bytes=PDF
     )
     application.refresh_from_db()
     return application, membership.user
+
+
+def declare_no_conflicts(call) -> None:
+    """Every assigned reviewer of the call who has not declared yet declares no conflict of interest (scoring
+    needs the declaration)."""
+    from manifattura.calls import evaluation
+    from manifattura.calls.models import ConflictDeclaration, ReviewAssignment
+
+    declared = set(ConflictDeclaration.objects.filter(application__call=call)
+                   .values_list("member_id", "application_id"))
+    for assignment in ReviewAssignment.objects.filter(application__call=call).select_related(
+            "member__user", "application"):
+        if (assignment.member_id, assignment.application_id) not in declared:
+            evaluation.conflict_declare(member=assignment.member, application=assignment.application,
+                                        has_conflict=False, by=assignment.member.user)

@@ -25,12 +25,13 @@ from manifattura.calls.models import (
     Application,
     Award,
     Call,
+    ConflictDeclaration,
     IntegrationRequest,
     Question,
     ReviewAssignment,
 )
 from manifattura.core import clock
-from tests.calls.factories import PDF_BYTES, build_call, ready_application
+from tests.calls.factories import PDF_BYTES, build_call, declare_no_conflicts, ready_application
 from tests.factories import UserFactory
 
 T0 = clock.rome(2026, 4, 1, 9)
@@ -133,6 +134,7 @@ def _submit_applications(call, count, *, anonymous_names=False):
 
 
 def score_everything(call, points=POINTS):
+    declare_no_conflicts(call)
     criteria = {c.code: c for c in call.criteria.all()}
     for assignment in ReviewAssignment.objects.filter(application__call=call).select_related(
             "member__user", "application__current_submission"):
@@ -183,6 +185,7 @@ def make_world(phase: str, *, anonymous: bool = False, code: str = "MM-2026-01",
         evaluation.admissibility_decide(application=application, decision=Admissibility.ADMITTED, by=staff)
     evaluation.review_open(call=call, by=staff)
     evaluation.reviews_assign(call=call, by=staff)
+    declare_no_conflicts(call)  # the reviewers declare before scoring
     if phase == "review":
         world.call.refresh_from_db()
         return world
@@ -543,6 +546,22 @@ def test_another_members_conflict_does_not_hide_the_application(db):
                          format="json").status_code == 200
     listed = reviewer.get(f"/api/v1/reviews/applications/?call={world.call.code}").json()["results"]
     assert world.target.pk in [row["id"] for row in listed]
+
+
+def test_scores_through_the_api_need_the_no_conflict_declaration_first(db):
+    world = make_world("review")
+    member, assignment = world.members["member"], world.assignment()
+    ConflictDeclaration.objects.filter(member=member, application=world.target).delete()  # not declared yet
+    reviewer = api(member.user)
+    path = f"/api/v1/reviews/{assignment.pk}/scores/"
+    response = reviewer.put(path, {"quality": {"points": 50}, "jobs": {"points": 30}}, format="json")
+    assert response.status_code == 409
+    assert response.json()["detail"] == "Declare first that you have no conflict of interest with this applicant."
+    assert not assignment.scores.exists()
+    assert reviewer.post(f"/api/v1/reviews/applications/{world.target.pk}/conflict/", {"has_conflict": False},
+                         format="json").status_code == 200
+    assert reviewer.put(path, {"quality": {"points": 50}, "jobs": {"points": 30}}, format="json").status_code == 200
+    assert assignment.scores.count() == 2
 
 
 # --- query counts ----------------------------------------------------------------------------------

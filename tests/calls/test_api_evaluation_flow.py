@@ -81,6 +81,9 @@ def test_the_whole_evaluation_runs_through_the_api(db):
             detail = client.get(row["url"]).json()
             assert {c["code"] for c in detail["rubric"]} == {"quality", "jobs"}
             assert detail["content"]["files"][0]["name"] == "plan.pdf"  # not anonymous: original names
+            response = client.post(f"/api/v1/reviews/applications/{row['application']}/conflict/",
+                                   {"has_conflict": False}, format="json")
+            assert response.status_code == 200, response.content  # scoring needs the declaration first
             quality, jobs = POINTS[row["protocol"]]
             response = client.put(f"/api/v1/reviews/{row['id']}/scores/", {
                 "quality": {"points": quality, "comment": "Reasoned"}, "jobs": {"points": jobs, "comment": "Ok"},

@@ -20,7 +20,7 @@ from manifattura.calls.models import Award, Concession, FinalScore, ReviewAssign
 from manifattura.core import clock
 from manifattura.core.models import ActionLog
 from manifattura.places.enums import SpaceAvailability
-from tests.calls.factories import PDF_BYTES, build_call, ready_application
+from tests.calls.factories import PDF_BYTES, build_call, declare_no_conflicts, ready_application
 from tests.factories import UserFactory
 
 T0 = clock.rome(2026, 4, 1, 9)
@@ -62,6 +62,7 @@ def _admit_all(call, staff, applicants):
 
 
 def _score_all(call, points_by_protocol):
+    declare_no_conflicts(call)
     criteria = list(call.criteria.all())
     for assignment in ReviewAssignment.objects.filter(application__call=call).select_related(
             "member__user", "application__current_submission"):
@@ -121,6 +122,7 @@ def test_conflicted_reviewer_is_never_assigned_and_cannot_score(closed_call):
         evaluation.review_assignment_set(application=target, member=m1, assigned=True, by=staff)
     other = ReviewAssignment.objects.filter(member=m1).first()
     # Declaring a conflict after scoring removes the assignment and its scores, and is recorded.
+    evaluation.conflict_declare(member=m1, application=other.application, has_conflict=False, by=m1.user)
     evaluation.score_set(assignment=other, criterion=call.criteria.first(), points=50, by=m1.user)
     evaluation.conflict_declare(member=m1, application=other.application, has_conflict=True, by=m1.user)
     assert not Score.objects.filter(assignment__member=m1, assignment__application=other.application).exists()
@@ -135,6 +137,8 @@ def test_low_scores_need_a_comment_and_scores_stay_within_the_maximum(closed_cal
     evaluation.reviews_assign(call=call, by=staff)
     assignment = ReviewAssignment.objects.select_related("member__user").first()
     quality = call.criteria.get(code="quality")  # max 60; comment required below 60% = 36
+    evaluation.conflict_declare(member=assignment.member, application=assignment.application, has_conflict=False,
+                                by=assignment.member.user)
     with pytest.raises(ValidationError):
         evaluation.score_set(assignment=assignment, criterion=quality, points=61, by=assignment.member.user)
     with pytest.raises(ValidationError) as missing_comment:
@@ -143,6 +147,34 @@ def test_low_scores_need_a_comment_and_scores_stay_within_the_maximum(closed_cal
     with pytest.raises(PermissionError):
         evaluation.score_set(assignment=assignment, criterion=quality, points=50, by=staff)
     evaluation.score_set(assignment=assignment, criterion=quality, points=50, by=assignment.member.user)
+
+
+def test_scoring_needs_the_reviewers_no_conflict_declaration_first(closed_call):
+    call, staff, applicants = closed_call
+    _admit_all(call, staff, applicants)
+    _commission(call, staff)
+    evaluation.review_open(call=call, by=staff)
+    evaluation.reviews_assign(call=call, by=staff)
+    assignment = ReviewAssignment.objects.select_related("member__user", "application").first()
+    reviewer = assignment.member.user
+    quality = call.criteria.get(code="quality")
+    with pytest.raises(domain.NotEditable, match="Declare first that you have no conflict of interest"):
+        evaluation.score_set(assignment=assignment, criterion=quality, points=50, by=reviewer)
+    assert not Score.objects.filter(assignment=assignment).exists()
+    # Another member's declaration, or one for another application, does not count.
+    application = assignment.application
+    other = ReviewAssignment.objects.exclude(member=assignment.member).filter(application=application).first()
+    evaluation.conflict_declare(member=other.member, application=assignment.application, has_conflict=False,
+                                by=other.member.user)
+    elsewhere = ReviewAssignment.objects.filter(member=assignment.member).exclude(application=application).first()
+    evaluation.conflict_declare(member=assignment.member, application=elsewhere.application, has_conflict=False,
+                                by=reviewer)
+    with pytest.raises(domain.NotEditable):
+        evaluation.score_set(assignment=assignment, criterion=quality, points=50, by=reviewer)
+    evaluation.conflict_declare(member=assignment.member, application=assignment.application, has_conflict=False,
+                                by=reviewer)
+    evaluation.score_set(assignment=assignment, criterion=quality, points=50, by=reviewer)
+    assert Score.objects.get(assignment=assignment).points == 50
 
 
 def test_full_evaluation_ranking_appeal_final_allocation_and_scorrimento(closed_call):

@@ -36,7 +36,7 @@ from manifattura.calls.models import (
     SpacePreference,
 )
 from manifattura.core import clock
-from tests.calls.factories import PDF_BYTES, build_call, ready_application
+from tests.calls.factories import PDF_BYTES, build_call, declare_no_conflicts, ready_application
 from tests.factories import UserFactory
 
 T0 = clock.rome(2026, 4, 1, 9)
@@ -94,6 +94,7 @@ def submit_applications(call, count, *, identity_in_answers=False):
 
 
 def score_everything(call, points=POINTS):
+    declare_no_conflicts(call)
     criteria = {c.code: c for c in call.criteria.all()}
     for assignment in ReviewAssignment.objects.filter(application__call=call).select_related(
             "member__user", "application__current_submission"):
