@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -191,6 +192,8 @@ MANIFATTURA = {
     # The municipality's name as organizations write it in their addresses (seat rules of calls).
     "MUNICIPALITY": os.environ.get("MANIFATTURA_MUNICIPALITY", "Milano"),
     "PROGRAMME_NAME": os.environ.get("MANIFATTURA_PROGRAMME_NAME", "Manifattura Milano"),
+    # The programme's fund, shown on the home page (Milan's Manifattura Milano: EUR 10 million).
+    "FUND_TOTAL_EUR": Decimal(os.environ.get("MANIFATTURA_FUND_TOTAL_EUR", "10000000.00")),
     "MAP_CENTER": [
         float(os.environ.get("MANIFATTURA_MAP_LAT", "45.4642")),
         float(os.environ.get("MANIFATTURA_MAP_LON", "9.19")),

@@ -6,6 +6,7 @@ from decimal import Decimal
 import shapely
 from pyproj import Geod
 from shapely.geometry import shape
+from django.utils.translation import gettext as _
 from shapely.validation import explain_validity
 
 WGS84 = Geod(ellps="WGS84")
@@ -36,29 +37,28 @@ def parse_geometry(value, *, allowed=ALLOWED_TYPES):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise GeometryError(f"not valid JSON: {exc.msg}") from exc
+            raise GeometryError(_("not valid JSON: %(problem)s") % {"problem": exc.msg}) from exc
     if not isinstance(value, dict):
-        raise GeometryError("a GeoJSON geometry object is required")
+        raise GeometryError(_("a GeoJSON geometry object is required"))
     if value.get("type") == "Feature":
         value = value.get("geometry") or {}
     kind = value.get("type")
     if kind not in allowed:
-        raise GeometryError(
-            f"geometry type {kind!r} is not accepted; use one of: {', '.join(sorted(allowed))}"
-        )
+        raise GeometryError(_("geometry type “%(kind)s” is not accepted; use one of: %(allowed)s") % {
+            "kind": kind, "allowed": ", ".join(sorted(allowed))})
     try:
         geom = shape(value)
     except Exception as exc:  # shapely raises several types for malformed coordinates
-        raise GeometryError(f"malformed coordinates: {exc}") from exc
+        raise GeometryError(_("malformed coordinates: %(problem)s") % {"problem": exc}) from exc
     if geom.is_empty:
-        raise GeometryError("the geometry is empty")
+        raise GeometryError(_("the geometry is empty"))
     min_lon, min_lat, max_lon, max_lat = geom.bounds
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise GeometryError("longitude out of range (-180..180): are longitude and latitude swapped?")
+        raise GeometryError(_("longitude out of range (-180..180): are longitude and latitude swapped?"))
     if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
-        raise GeometryError("latitude out of range (-90..90): are longitude and latitude swapped?")
+        raise GeometryError(_("latitude out of range (-90..90): are longitude and latitude swapped?"))
     if not geom.is_valid:
-        raise GeometryError(f"invalid polygon: {explain_validity(geom)}")
+        raise GeometryError(_("invalid polygon: %(problem)s") % {"problem": explain_validity(geom)})
     return geom
 
 

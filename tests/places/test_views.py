@@ -135,6 +135,7 @@ def test_home_shows_key_figures_computed_from_the_database(client):
     html = response.text
     assert "3.500 m²" in html  # Italian grouping by default
     assert "€ 500.000,00" in html
+    assert "€ 10.000.000,00" in html  # the programme's fund (MANIFATTURA["FUND_TOTAL_EUR"])
     assert 'id="sites-map"' in html
     assert "leaflet/leaflet.js" in html
     assert "//cdn" not in html and "https://" not in html.split("<body")[0]
