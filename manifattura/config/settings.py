@@ -192,6 +192,8 @@ MANIFATTURA = {
     # The municipality's name as organizations write it in their addresses (seat rules of calls).
     "MUNICIPALITY": os.environ.get("MANIFATTURA_MUNICIPALITY", "Milano"),
     "PROGRAMME_NAME": os.environ.get("MANIFATTURA_PROGRAMME_NAME", "Manifattura Milano"),
+    # Where the platform is served, for links in emails sent outside a request (reminders).
+    "BASE_URL": os.environ.get("MANIFATTURA_BASE_URL", "http://127.0.0.1:8000"),
     # The programme's fund, shown on the home page (Milan's Manifattura Milano: EUR 10 million).
     "FUND_TOTAL_EUR": Decimal(os.environ.get("MANIFATTURA_FUND_TOTAL_EUR", "10000000.00")),
     "MAP_CENTER": [

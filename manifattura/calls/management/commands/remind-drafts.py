@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--hours", type=float, default=48,
                             help=_("Calls closing within this many hours (default 48)."))
         parser.add_argument("--dry-run", action="store_true", help=_("Say who would be reminded; send nothing."))
-        parser.add_argument("--base-url", default=settings.MANIFATTURA.get("BASE_URL", "http://127.0.0.1:8000"),
+        parser.add_argument("--base-url", default=settings.MANIFATTURA["BASE_URL"],
                             help=_("The platform's address, for the link in the email."))
 
     def handle(self, *args, call=None, hours=48, dry_run=False, base_url="", **options):
