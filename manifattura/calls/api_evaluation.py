@@ -474,10 +474,12 @@ class StaffApplicationViewSet(EvaluationViewSet):
     @extend_schema(
         summary=_("Set the commission's final scores by consensus, with minutes (staff or the president)"),
         description=_("Body: {\"<criterion code>\": {\"points\": …, \"minutes\": …, \"comment\": …}, …}. All "
-                      "criteria are saved, or none."),
+                      "criteria are saved, or none. Only during the commission's review: after the provisional "
+                      "ranking, scores change only by accepting an appeal (409)."),
         parameters=[ID], request={"application/json": ser.FINAL_SCORES_BODY},
         responses={200: OpenApiResponse(ser.CommissionApplicationDetailSerializer, description=_(
-            "The application as the commission reads it, with the final scores.")), 400: INVALID, 403: REFUSED},
+            "The application as the commission reads it, with the final scores.")), 400: INVALID, 403: REFUSED,
+            409: NOT_NOW},
     )
     @action(detail=True, methods=["put"], url_path="final-scores", parser_classes=[JSONParser])
     def final_scores(self, request, pk=None):

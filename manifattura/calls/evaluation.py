@@ -60,6 +60,7 @@ from manifattura.core.audit import audit_record
 from manifattura.core.notify import send_email
 
 CENT = Decimal("0.01")
+APPEAL_RESCORE = "appeal"  # the method of a final score changed by an accepted appeal
 INTEGRATION_FILE_TYPES = ("pdf", "png", "jpg", "jpeg")
 
 
@@ -102,6 +103,16 @@ def _require_stage(call: Call, *stages) -> None:
 def _require_staff(by) -> None:
     if not (by and by.is_authenticated and by.is_staff):
         raise PermissionError(_("Only programme staff may do this."))
+
+
+def _require_decider(application: Application, by, refusal) -> None:
+    """Staff or the call's commission president, unless they declared a conflict on the application."""
+    president = CommissionMember.objects.filter(call_id=application.call_id, user=by,
+                                                role=CommissionRole.PRESIDENT).exists()
+    if not (by.is_staff or president):
+        raise PermissionError(refusal)
+    if ConflictDeclaration.objects.filter(member__user=by, application=application, has_conflict=True).exists():
+        raise PermissionError(_("You declared a conflict of interest for this application."))
 
 
 def _require_member_of(application: Application, by) -> None:
@@ -460,11 +471,19 @@ def final_scores_compute(*, call: Call, by) -> dict:
 @transaction.atomic
 def final_score_set(*, application: Application, criterion: Criterion, points, by, minutes: str = "",
                     comment: str = "", method: str = ScoreAggregation.CONSENSUS) -> FinalScore:
-    """The commission's value for a criterion (consensus, or a re-score after an accepted appeal)."""
-    call = application.call
-    president = CommissionMember.objects.filter(call=call, user=by, role=CommissionRole.PRESIDENT).exists()
-    if not (by.is_staff or president):
-        raise PermissionError(_("Only staff or the commission's president may set final scores."))
+    """The commission's value for a criterion (consensus, or a re-score after an accepted appeal).
+
+    Consensus values are entered during the review, before the provisional ranking is computed from them;
+    after it, scores change only through an appeal (``method="appeal"``), decided before the final ranking.
+    """
+    _require_decider(application, by, _("Only staff or the commission's president may set final scores."))
+    call = Call.objects.select_for_update().get(pk=application.call_id)  # against a ranking being published
+    if method == APPEAL_RESCORE:
+        _require_stage(call, CallStage.PROVISIONAL)
+    elif call.stage != CallStage.REVIEW:
+        raise NotEditable(_(
+            "Final scores are set during the commission's review (the call is at stage “%(stage)s”); after the "
+            "provisional ranking they change only by accepting an appeal.") % {"stage": CallStage(call.stage).label})
     if method == ScoreAggregation.CONSENSUS and not minutes.strip():
         raise ValidationError({"minutes": _("Record the minutes of the commission's decision.")})
     points = Decimal(str(points)).quantize(CENT)
@@ -676,9 +695,7 @@ def appeal_decide(*, appeal: Appeal, accepted: bool, decision: str, by, rescores
     """Reject, or accept with re-scoring (criterion code → points) through the same final scores."""
     appeal = Appeal.objects.select_for_update().select_related("application__call").get(pk=appeal.pk)
     application = appeal.application
-    president = CommissionMember.objects.filter(call=application.call, user=by, role=CommissionRole.PRESIDENT).exists()
-    if not (by.is_staff or president):
-        raise PermissionError(_("Only staff or the commission's president may decide appeals."))
+    _require_decider(application, by, _("Only staff or the commission's president may decide appeals."))
     if appeal.status != AppealStatus.FILED:
         raise NotEditable(_("This appeal has already been decided."))
     if not decision.strip():
@@ -689,7 +706,7 @@ def appeal_decide(*, appeal: Appeal, accepted: bool, decision: str, by, rescores
             if code not in criteria:
                 raise ValidationError({"rescores": _("Unknown criterion “%(code)s”.") % {"code": code}})
             final_score_set(application=application, criterion=criteria[code], points=points, by=by,
-                            minutes=decision, method="appeal")
+                            minutes=decision, method=APPEAL_RESCORE)
     appeal.status = AppealStatus.ACCEPTED if accepted else AppealStatus.REJECTED
     appeal.decision = decision.strip()
     appeal.decided_by = by

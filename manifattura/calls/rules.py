@@ -169,8 +169,9 @@ rules.add_perm(
     "calls.view_scores",
     is_staff | is_application_member | (is_commission_member_for_application & ~is_conflicted),
 )
-rules.add_perm("calls.decide_appeal", is_staff | is_president_for_application)
-rules.add_perm("calls.set_final_score", is_staff | is_president_for_application)
+# Deciding appeals and setting final scores: staff or the president, never who declared a conflict on it.
+rules.add_perm("calls.decide_appeal", (is_staff | is_president_for_application) & ~is_conflicted)
+rules.add_perm("calls.set_final_score", (is_staff | is_president_for_application) & ~is_conflicted)
 rules.add_perm("calls.see_identity", sees_identity)
 # Private files: the applicant, staff, and the commission members who may review the application.
 @rules.predicate

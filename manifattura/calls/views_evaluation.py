@@ -523,11 +523,16 @@ def assignment_set(request, code, pk):
 def final_scores_set(request, code, pk):
     call = _visible_call(request, code)
     application = _call_application(call, pk)
-    if not (rules.has_perm("calls.set_final_score", request.user, application)
-            and not calls_rules.is_conflicted(request.user, application)):
+    if not rules.has_perm("calls.set_final_score", request.user, application):  # never who declared a conflict
         return _deny(request)
     criteria = list(call.criteria.all())
     form = eval_forms.ConsensusForm(request.POST, criteria=criteria)
+
+    def back():
+        if request.POST.get("from") == "staff":
+            return _back_to_application(call, application, "final-scores")
+        return redirect(f"{reverse('calls_eval:review-application', args=[call.code, application.pk])}#final-scores")
+
     if form.is_valid():
         try:
             for criterion, points, comment in form.values():
@@ -537,12 +542,12 @@ def final_scores_set(request, code, pk):
                 except ValidationError as exc:
                     form.add_criterion_errors(criterion, exc)
         except REFUSALS as exc:
-            form.add_error(None, _refusal(exc))
+            # Not at this stage (the pages show the form only during the review): nothing to correct in it.
+            messages.error(request, _refusal(exc))
+            return back()
         if not form.errors:
             messages.success(request, _("The commission's final scores are saved."))
-            if request.POST.get("from") == "staff":
-                return _back_to_application(call, application, "final-scores")
-            return redirect(f"{reverse('calls_eval:review-application', args=[call.code, application.pk])}#final-scores")
+            return back()
     if request.POST.get("from") == "staff" and rules.has_perm("calls.manage_evaluation", request.user, call):
         return render(request, "calls/evaluation/staff_application.html",
                       _staff_application_context(request, call, application, consensus_form=form))
@@ -556,7 +561,7 @@ def final_scores_set(request, code, pk):
 
 
 def _may_decide(user, application) -> bool:
-    return rules.has_perm("calls.decide_appeal", user, application) and not calls_rules.is_conflicted(user, application)
+    return rules.has_perm("calls.decide_appeal", user, application)  # never who declared a conflict
 
 
 def _appeal_context(request, call, appeal, form=None):

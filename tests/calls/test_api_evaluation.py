@@ -282,8 +282,8 @@ def expected(endpoint: str, phase: str) -> dict:
         "admissibility": only({"staff": 200 if phase == "admissibility" else 409, "president": 403}, 404),
         "integration_request": only({"staff": 201 if phase == "admissibility" else 409, "president": 403}, 404),
         "assignment_adjust": only({"staff": 400 if phase == "review" else 409, "president": 403}, 404),
-        # calls.evaluation.final_score_set checks no stage: consensus values can be set at any time.
-        "final_scores": only({"staff": 200, "president": 200}, 404),
+        # Consensus values only during the review, before the provisional ranking.
+        "final_scores": only({r: 200 if phase == "review" else 409 for r in ("staff", "president")}, 404),
         "open_review": staff_step({"review": 200}, 409),
         "assign_reviewers": staff_step({"review": 200}, 409),
         "compute_final_scores": staff_step({}, 409),
@@ -562,6 +562,65 @@ def test_scores_through_the_api_need_the_no_conflict_declaration_first(db):
                          format="json").status_code == 200
     assert reviewer.put(path, {"quality": {"points": 50}, "jobs": {"points": 30}}, format="json").status_code == 200
     assert assignment.scores.count() == 2
+
+
+def test_a_president_with_a_conflict_may_not_set_final_scores_on_that_application(db):
+    world = make_world("review")
+    president, target, other = world.users["president"], world.target, world.apps[2]
+    evaluation.conflict_declare(member=world.members["president"], application=target, has_conflict=True,
+                                by=president, note="Sister's company")
+    assert not president.has_perm("calls.set_final_score", target)
+    assert not president.has_perm("calls.decide_appeal", target)
+    assert president.has_perm("calls.set_final_score", other) and world.staff.has_perm("calls.set_final_score", target)
+    body = {"quality": {"points": 40, "minutes": "Minutes no. 2"}}
+    response = call_api(world, "president", "put", f"/api/v1/evaluation/applications/{target.pk}/final-scores/",
+                        data=body, format="json")
+    assert response.status_code == 403
+    assert call_api(world, "president", "put", f"/api/v1/evaluation/applications/{other.pk}/final-scores/",
+                    data=body, format="json").status_code == 200
+    quality = world.call.criteria.get(code="quality")
+    with pytest.raises(PermissionError, match="declared a conflict of interest"):
+        evaluation.final_score_set(application=target, criterion=quality, points=40, minutes="Minutes no. 2",
+                                   by=president)
+    assert not target.final_scores.exists()
+
+
+def test_a_president_with_a_conflict_may_not_decide_that_application_s_appeal(db):
+    world = make_world("appeal")
+    president, appeal = world.users["president"], world.appeal()
+    evaluation.conflict_declare(member=world.members["president"], application=world.target, has_conflict=True,
+                                by=president, note="Sister's company")
+    assert not president.has_perm("calls.decide_appeal", world.target)
+    response = call_api(world, "president", "post", f"/api/v1/appeals/{appeal.pk}/decide/",
+                        data={"accepted": False, "decision": "The scores stand."}, format="json")
+    assert response.status_code in (403, 404)
+    with pytest.raises(PermissionError, match="declared a conflict of interest"):
+        evaluation.appeal_decide(appeal=appeal, accepted=False, decision="The scores stand.", by=president)
+    appeal.refresh_from_db()
+    assert appeal.status == "filed"
+    # Staff still decide it.
+    response = call_api(world, "staff", "post", f"/api/v1/appeals/{appeal.pk}/decide/",
+                        data={"accepted": False, "decision": "The scores stand."}, format="json")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("phase", ["provisional", "allocation"])
+def test_consensus_scores_are_refused_after_the_review(db, phase):
+    world = make_world(phase)
+    target, quality = world.target, world.call.criteria.get(code="quality")
+    before = target.final_scores.get(criterion=quality).points
+    response = call_api(world, "staff", "put", f"/api/v1/evaluation/applications/{target.pk}/final-scores/",
+                        data={"quality": {"points": 10, "minutes": "Minutes no. 9"}}, format="json")
+    assert response.status_code == 409
+    assert "Final scores are set during the commission's review" in response.json()["detail"]
+    with pytest.raises(domain.NotEditable, match="only by accepting an appeal"):
+        evaluation.final_score_set(application=target, criterion=quality, points=10, minutes="Minutes no. 9",
+                                   by=world.staff)
+    if phase == "allocation":  # an appeal's re-score, too, only while appeals are decided (before the final)
+        with pytest.raises(domain.NotEditable):
+            evaluation.final_score_set(application=target, criterion=quality, points=10, minutes="Appeal",
+                                       method=evaluation.APPEAL_RESCORE, by=world.staff)
+    assert target.final_scores.get(criterion=quality).points == before
 
 
 # --- query counts ----------------------------------------------------------------------------------

@@ -518,3 +518,29 @@ def test_list_pages_run_the_same_number_of_queries_for_one_and_three_rows(db):
         }
     assert measured[1] == measured[3], measured
     print("query counts:", measured[1])
+
+
+# --- final scores and appeals: who and when -------------------------------------------------------
+
+def test_final_scores_pages_refuse_after_the_review_and_a_president_with_a_conflict(db):
+    world = make_world("appeal")
+    code, target = world.call.code, world.target
+    quality = world.call.criteria.get(code="quality")
+    url = reverse("calls_eval:final-scores-set", args=[code, target.pk])
+    data = {f"points_{quality.pk}": "10", "minutes": "Minutes no. 9", "from": "staff"}
+    before = target.final_scores.get(criterion=quality).points
+    with transaction.atomic():
+        response = english_client(world.staff).post(url, data, follow=True)
+        transaction.set_rollback(True)
+    assert response.redirect_chain[-1][0].endswith("#final-scores")
+    assert "Final scores are set during the commission&#x27;s review" in response.content.decode()
+    assert target.final_scores.get(criterion=quality).points == before
+    # The president who declares a conflict on the application neither decides its appeal nor re-scores it.
+    evaluation.conflict_declare(member=world.members["president"], application=target, has_conflict=True,
+                                by=world.users["president"], note="Sister's company")
+    appeal = Appeal.objects.get(application=target)
+    assert request_as(world, "president", "get", reverse("calls_eval:appeal-decide", args=[code, appeal.pk])
+                      ).status_code == 403
+    assert request_as(world, "president", "post", url, data).status_code == 403
+    assert request_as(world, "staff", "get", reverse("calls_eval:appeal-decide", args=[code, appeal.pk])
+                      ).status_code == 200
