@@ -22,7 +22,7 @@ from manifattura.core.templatetags.core_tags import euro, m2
 from manifattura.places import domain
 from manifattura.places.display import status_color
 from manifattura.places.enums import SiteStatus
-from manifattura.places.forms import SiteAdminForm, SiteStatusChangeForm
+from manifattura.places.forms import SiteAdminForm, SiteStatusChangeForm, SpaceAdminForm, SpaceInlineFormSet
 from manifattura.places.models import Site, SiteAttachment, Space, Zone
 
 
@@ -84,6 +84,8 @@ class ZoneAdmin(admin.ModelAdmin):
 
 class SpaceInline(admin.TabularInline):
     model = Space
+    form = SpaceAdminForm
+    formset = SpaceInlineFormSet
     extra = 0
     fields = [
         "name",
@@ -259,16 +261,16 @@ class SiteAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not Space:
             return super().save_formset(request, form, formset, change)
-        instances = formset.save(commit=False)
+        # Spaces are created, changed and removed through the domain (checked and audited); save with
+        # commit=False only sorts the forms into new, changed and deleted for the admin's history.
+        formset.save(commit=False)
         for space in formset.deleted_objects:
-            space.delete()
-        for space in instances:
-            if space.pk is None:
-                fields = {name: getattr(space, name) for name in SpaceInline.fields}
-                domain.space_create(site=form.instance, by=request.user, **fields)
-            else:
-                space.save()
-        formset.save_m2m()
+            domain.space_delete(space=space, by=request.user)
+        for space in formset.new_objects:
+            domain.space_create(site=form.instance, by=request.user, **{n: getattr(space, n) for n in SpaceInline.fields})
+        for space, changed in formset.changed_objects:
+            domain.space_update(space=space, by=request.user,
+                                **{n: getattr(space, n) for n in changed if n in domain.SPACE_FIELDS})
 
     # -- status change ------------------------------------------------------------------------
 
@@ -343,6 +345,7 @@ class SiteAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
 
 @admin.register(Space)
 class SpaceAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
+    form = SpaceAdminForm
     list_display = [
         "name",
         "site",
@@ -378,9 +381,34 @@ class SpaceAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
     def fee_display(self, obj):
         return euro(obj.monthly_fee)
 
+    def get_readonly_fields(self, request, obj=None):
+        # A space does not move to another site: create it there instead.
+        return ["site"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.availability not in domain.STAFF_AVAILABILITIES:
+            return False  # its call needs it
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        domain.space_delete(space=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        refused = 0
+        for space in queryset:
+            try:
+                domain.space_delete(space=space, by=request.user)
+            except ValidationError:
+                refused += 1
+        if refused:
+            self.message_user(request, _("%(n)d spaces offered in a call or assigned were not removed.") % {
+                "n": refused}, level=messages.WARNING)
+
     def save_model(self, request, obj, form, change):
-        if change:
-            obj.save()
+        if change:  # through the domain: checked and audited (the site stays)
+            fields = {name: form.cleaned_data[name] for name in form.changed_data if name in domain.SPACE_FIELDS}
+            domain.space_update(space=obj, by=request.user, **fields)
+            obj.refresh_from_db()
             return
         fields = {name: form.cleaned_data[name] for name in self.fields if name != "site"}
         space = domain.space_create(site=form.cleaned_data["site"], by=request.user, **fields)

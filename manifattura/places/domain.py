@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from manifattura.core import geo
 from manifattura.core.audit import audit_record, audit_record_many
 from manifattura.places import zoning
-from manifattura.places.enums import SITE_TRANSITIONS, SiteStatus, SurfaceSource, ZoneKind
+from manifattura.places.enums import SITE_TRANSITIONS, SiteStatus, SpaceAvailability, SurfaceSource, ZoneKind
 from manifattura.places.models import Site, Space, Zone
 
 SITE_FIELDS = {
@@ -196,8 +196,32 @@ def site_change_status(*, site: Site, to: str, by, reason: str = "") -> Site:
     return site
 
 
+# Staff move a space between these; "offered" and "assigned" are set by calls (publication, awards).
+STAFF_AVAILABILITIES = (SpaceAvailability.AVAILABLE, SpaceAvailability.UNAVAILABLE)
+
+
+def availability_problem(current: str, wanted: str) -> str | None:
+    """Why staff may not move a space from ``current`` to ``wanted``, or None."""
+    if wanted == current:
+        return None
+    if current not in STAFF_AVAILABILITIES:
+        return _("The space is %(state)s: its call decides its availability (withdraw it from the call first).") % {
+            "state": SpaceAvailability(current).label.lower()}
+    if wanted not in STAFF_AVAILABILITIES:
+        return _("A space becomes offered when a call offering it is published, and assigned when it is awarded: "
+                 "choose available or not available.")
+    return None
+
+
+def _check_availability(current: str, wanted: str) -> None:
+    problem = availability_problem(current, wanted)
+    if problem:
+        raise ValidationError({"availability": [problem]})
+
+
 @transaction.atomic
 def space_create(*, site: Site, by, **fields) -> Space:
+    """A new space, in whatever state it is in (spaces assigned before the platform are recorded as such)."""
     space = Space(site=site, **fields)
     space.full_clean()
     space.save()
@@ -262,6 +286,8 @@ def space_update(*, space: Space, by, **fields) -> Space:
     if unknown:
         raise TypeError(f"unknown space fields: {sorted(unknown)}")
     space = Space.objects.select_for_update().select_related("site").get(pk=space.pk)
+    if "availability" in fields:
+        _check_availability(space.availability, fields["availability"])
     changed = []
     for name, value in fields.items():
         if getattr(space, name) != value:
@@ -276,8 +302,11 @@ def space_update(*, space: Space, by, **fields) -> Space:
 
 @transaction.atomic
 def space_delete(*, space: Space, by) -> None:
-    """Remove a space; the audit entry keeps its site, name and surface."""
+    """Remove a space; the audit entry keeps its site, name and surface. Offered or assigned: refused."""
     space = Space.objects.select_for_update().select_related("site").get(pk=space.pk)
+    if space.availability not in STAFF_AVAILABILITIES:
+        raise ValidationError(_("The space is %(state)s: it cannot be removed while its call needs it.") % {
+            "state": SpaceAvailability(space.availability).label.lower()})
     audit_record(
         verb="space.delete", actor=by, obj=space,
         data={"site": space.site_id, "name": space.name, "surface_m2": space.surface_m2},

@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from manifattura.core import geo
 from manifattura.places.enums import SiteStatus
 from manifattura.places.filters import SiteFilter
-from manifattura.places.models import Site
+from manifattura.places import domain
+from manifattura.places.models import Site, Space
 
 PERIPHERY_CHOICES = [
     ("", _("Any location")),
@@ -175,3 +176,30 @@ class SiteStatusChangeForm(forms.Form):
         self.fields["to"].widget.choices = [
             (value, label) for value, label in SiteStatus.choices if value in allowed
         ]
+
+
+class SpaceAdminForm(forms.ModelForm):
+    """A space in the staff area: "offered" and "assigned" belong to calls, not to this form."""
+
+    class Meta:
+        model = Space
+        fields = "__all__"
+
+    def clean_availability(self):
+        wanted = self.cleaned_data["availability"]
+        if self.instance.pk is not None:
+            problem = domain.availability_problem(self.instance.availability, wanted)
+            if problem:
+                raise ValidationError(problem)
+        return wanted
+
+
+class SpaceInlineFormSet(forms.BaseInlineFormSet):
+    """The spaces of a site page: one offered in a call or assigned cannot be ticked for removal."""
+
+    def clean(self):
+        super().clean()
+        for form in self.deleted_forms:
+            if form.instance.pk is not None and form.instance.availability not in domain.STAFF_AVAILABILITIES:
+                raise ValidationError(_("“%(space)s” is offered in a call or assigned: it cannot be removed.") % {
+                    "space": form.instance.name})
