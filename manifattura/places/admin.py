@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from manifattura.core.templatetags.core_tags import euro, m2
@@ -401,8 +402,10 @@ class SpaceAdmin(ReadableHistoryMixin, SimpleHistoryAdmin):
             except ValidationError:
                 refused += 1
         if refused:
-            self.message_user(request, _("%(n)d spaces offered in a call or assigned were not removed.") % {
-                "n": refused}, level=messages.WARNING)
+            self.message_user(request, ngettext(
+                "%(n)d space offered in a call or assigned was not removed.",
+                "%(n)d spaces offered in a call or assigned were not removed.", refused) % {"n": refused},
+                level=messages.WARNING)
 
     def save_model(self, request, obj, form, change):
         if change:  # through the domain: checked and audited (the site stays)
