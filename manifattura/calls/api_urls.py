@@ -18,4 +18,6 @@ def _with_fast_submit(pattern):
     return URLPattern(pattern.pattern, submit_fast.view(pattern.callback), pattern.default_args, pattern.name)
 
 
-urlpatterns = [_with_fast_submit(pattern) for pattern in router.urls]
+# The click-day URL first: Django tries patterns in order (and lists every one it tried).
+urlpatterns = sorted((_with_fast_submit(pattern) for pattern in router.urls),
+                     key=lambda pattern: getattr(pattern, "name", None) != "application-submit")
