@@ -66,24 +66,25 @@ def test_the_api_refuses_to_assign_a_space_by_hand(staff):
     assert Space.objects.filter(pk=offered.pk).exists()
 
 
-def test_the_staff_area_refuses_the_change_on_the_field_and_audits_allowed_ones(client, staff):
-    space = SpaceFactory(availability=SpaceAvailability.OFFERED, name="Lab A")
-    client.force_login(staff)
+def _post_change_form(client, space, **changes):
+    """Post the space's staff-area form as shown, with ``changes``."""
     url = reverse("admin:places_space_change", args=[space.pk])
     form = client.get(url).context["adminform"].form
     data = {name: form.initial.get(name) for name in form.fields if form.initial.get(name) is not None}
-    data.update({"availability": "available", "description": ""})
-    response = client.post(url, data)
+    data.update({"description": "", **changes})
+    return client.post(url, data)
+
+
+def test_the_staff_area_refuses_the_change_on_the_field_and_audits_allowed_ones(client, staff):
+    space = SpaceFactory(availability=SpaceAvailability.OFFERED, name="Lab A")
+    client.force_login(staff)
+    response = _post_change_form(client, space, availability="available")
     assert response.status_code == 200
     assert "its call decides its availability" in str(response.context["adminform"].form.errors["availability"])
     assert Space.objects.get(pk=space.pk).availability == SpaceAvailability.OFFERED
 
     free = SpaceFactory(availability=SpaceAvailability.AVAILABLE, name="Lab B")
-    url = reverse("admin:places_space_change", args=[free.pk])
-    form = client.get(url).context["adminform"].form
-    data = {name: form.initial.get(name) for name in form.fields if form.initial.get(name) is not None}
-    data.update({"availability": "unavailable", "description": ""})
-    response = client.post(url, data)
+    response = _post_change_form(client, free, availability="unavailable")
     assert response.status_code == 302
     assert Space.objects.get(pk=free.pk).availability == SpaceAvailability.UNAVAILABLE
     entry = ActionLog.objects.get(verb="space.update", object_id=str(free.pk))
