@@ -150,9 +150,10 @@ class _Batcher:
 
     A click day is thousands of tiny transactions that all update one row, the call's protocol
     counter, which stays locked until each commit reaches the disk: alone, each waits for the one
-    before. Here request threads queue their submits and one thread sends whatever is waiting (up
+    before. Here request threads queue their submits and a batch thread sends whatever is waiting (up
     to ``size``) as one ``calls_submit_prepared_batch`` call: one commit and one turn on the counter
-    for the lot, the submits numbered in arrival order. A lone submit goes at once: nothing waits
+    for the lot, the submits numbered in arrival order. While one batch is in the database the next
+    is gathered and sent by another thread (``threads``). A lone submit goes at once: nothing waits
     for a batch to fill. If the batch fails as a whole, its requests go the full way, which finds
     them submitted if the batch did commit (the same receipt, never a second application).
     """
@@ -164,19 +165,20 @@ class _Batcher:
     # counter turn shared by more submits. A lone submit after a quiet spell is sent at once.
     GATHER_SECONDS = 0.002
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, threads: int = 2):
         self.size = size
+        self.threads = threads  # batches in flight at once: one is built while another is in the database
         self._waiting: collections.deque = collections.deque()
         self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._running: set[threading.Thread] = set()
         self._stopping = False
 
     def stop(self) -> None:
-        """Serve what is waiting, then end the thread (and close its connection)."""
+        """Serve what is waiting, then end the threads (and close their connections)."""
         with self._cond:
-            thread, self._stopping = self._thread, True
-            self._cond.notify()
-        if thread is not None:
+            running, self._stopping = set(self._running), True
+            self._cond.notify_all()
+        for thread in running:
             thread.join()
         self._stopping = False
 
@@ -184,9 +186,10 @@ class _Batcher:
         slot = {"request": request, "row": None, "done": threading.Event()}
         with self._cond:
             self._waiting.append(slot)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="submit-batcher", daemon=True)
-                self._thread.start()
+            if len(self._running) < self.threads:
+                thread = threading.Thread(target=self._loop, name="submit-batcher", daemon=True)
+                self._running.add(thread)
+                thread.start()
             self._cond.notify()
         if not slot["done"].wait(self.WAIT_SECONDS):
             logger.warning("fast submit of application %s: no answer from the batch", request["application"])
@@ -199,7 +202,7 @@ class _Batcher:
                 with self._cond:
                     self._cond.wait_for(lambda: self._waiting or self._stopping, self.IDLE_SECONDS)
                     if not self._waiting:  # idle for a while, or asked to stop with nothing left to send
-                        self._thread = None
+                        self._running.discard(threading.current_thread())
                         return
                     if busy and not self._stopping:
                         self._cond.wait_for(lambda: len(self._waiting) >= self.size, self.GATHER_SECONDS)
