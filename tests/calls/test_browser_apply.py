@@ -1,44 +1,21 @@
 """Applying to the demo call in a real browser: log in, open the call, fill the sections (saved by htmx),
 upload the business plan, accept the declarations, submit, and read the receipt with its protocol."""
 
-import os
-from pathlib import Path
-
 import pytest
 
 from manifattura.calls import demo
 from manifattura.calls.enums import ApplicationStatus
 from manifattura.calls.models import Application, Submission
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, chromium_page
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("MANIFATTURA_SCREENSHOT_DIR", "/tmp"))
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def browser_page(monkeypatch):
-    playwright = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop in this thread; Django's async-safety check must not trip.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
-        try:
-            yield page
-        finally:
-            browser.close()
+    yield from chromium_page(monkeypatch, locale="en-GB")
 
 
 def _tick(scope, text):

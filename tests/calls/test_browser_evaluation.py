@@ -1,45 +1,22 @@
 """The commission in a real browser: a reviewer declares no conflict and scores an application (saved by
 htmx); then the ranking is published and its public page is screenshotted."""
 
-import os
-from pathlib import Path
-
 import pytest
 
 from manifattura.calls import evaluation
 from manifattura.calls.enums_evaluation import RankingKind
 from manifattura.calls.models import ConflictDeclaration, ReviewAssignment, Score
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, chromium_page
 from tests.calls.test_views_evaluation import make_world, score_everything
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("MANIFATTURA_SCREENSHOT_DIR", "/tmp"))
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 PASSWORD = "secret-pass-2026"  # tests.factories.UserFactory's
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def browser_page(monkeypatch):
-    playwright = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop in this thread; Django's async-safety check must not trip.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
-        try:
-            yield page
-        finally:
-            browser.close()
+    yield from chromium_page(monkeypatch, locale="en-GB")
 
 
 def test_reviewer_declares_no_conflict_scores_and_the_ranking_is_published(live_server, browser_page,

@@ -1,48 +1,19 @@
 """The home page in a real browser: the map draws the sites; a filter updates list and map."""
 
-import os
-from pathlib import Path
-
 import pytest
 
 from manifattura.places.models import Zone
+from tests.browser import BROWSER_MARKS, SCREENSHOTS, chromium_page
 from tests.factories import SiteFactory, SpaceFactory, square
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = Path(os.environ.get("MANIFATTURA_SCREENSHOT_DIR", "/tmp")) / "manifattura-home.png"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+SCREENSHOT = SCREENSHOTS / "manifattura-home.png"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def browser_page(monkeypatch):
-    playwright = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop in this thread; the test touches the database only
-    # before the browser starts, but teardown must not trip Django's async-safety check.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="it-IT")
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.errors = errors
-        try:
-            yield page
-        finally:
-            browser.close()
+    yield from chromium_page(monkeypatch, locale="it-IT")
 
 
 def marker_count(page) -> int:
