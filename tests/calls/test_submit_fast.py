@@ -365,3 +365,20 @@ def test_batched_and_single_submits_write_the_same(settings):
     assert (first.protocol, second.protocol) == (1, 2)
     assert _rows(first) == _rows(second)
     assert set(batched.json()) == set(single.json())
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_batch_sends_its_requests_the_full_way(monkeypatch):
+    from manifattura.calls import submit_fast
+
+    call = build_call()
+    application, user = ready_application(call)
+    broken = "SELECT * FROM no_such_function(%s, %s, %s, %s, %s, %s, %s, %s)"
+    monkeypatch.setattr(submit_fast._Batcher, "_STATEMENT", broken)
+    response = _submit(application, user)
+    assert response.status_code == 201  # answered by the full path
+    submission = Submission.objects.get(pk=response.json()["submission"])
+    prepared = Application.objects.get(pk=application.pk).prepared
+    assert submission.protocol == 1 and submission.snapshot == prepared["snapshot"]
+    assert ProtocolCounter.objects.get(call=call).last_number == 1
