@@ -127,20 +127,14 @@ def rank(
     protocols = np.array([c.protocol for c in candidates], dtype=np.int64)
     if len(np.unique(protocols)) != n:
         raise RankingError("a protocol number appears twice")
-    seen: dict = {}  # scores repeat a lot (whole points): convert each distinct value once
-
-    def scaled(value):
-        result = seen.get(value)
-        if result is None:
-            result = seen[value] = _scaled(value)
-        return result
-
     try:
-        scores = np.array([[scaled(cand.scores[code]) for code in codes] for cand in candidates],
-                          dtype=np.int64).reshape(n, len(codes))
+        raw = [cand.scores[code] for cand in candidates for code in codes]
     except KeyError as exc:
         missing_for = next(c.protocol for c in candidates if exc.args[0] not in c.scores)
         raise RankingError(f"protocol {missing_for}: no score for criterion {exc.args[0]!r}") from None
+    # Scores repeat a lot (whole points): convert each distinct value once.
+    scaled = {value: _scaled(value) for value in set(raw)}
+    scores = np.array([scaled[value] for value in raw], dtype=np.int64).reshape(n, len(codes))
     bad = np.argwhere((scores < 0) | (scores > maxima))
     if len(bad):
         row, col = bad[0]
@@ -181,13 +175,18 @@ def rank(
     entries: list[Entry] = []
     position = 0
     scale = Decimal(10000)
+    as_decimal: dict[int, Decimal] = {}  # totals repeat too
     for sorted_index, index in enumerate(order.tolist()):
         is_fit = fit_list[index]
         if is_fit:
             position += 1
         cand = candidates[index]
+        total = totals_list[index]
+        points = as_decimal.get(total)
+        if points is None:
+            points = as_decimal[total] = Decimal(total) / scale
         entries.append(Entry(
-            cand.id, cand.protocol, Decimal(totals_list[index]) / scale, is_fit, position if is_fit else None,
+            cand.id, cand.protocol, points, is_fit, position if is_fit else None,
             tie_labels[used_index[sorted_index]], draw_keys[index],
         ))
     return entries
