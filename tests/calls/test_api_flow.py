@@ -439,9 +439,7 @@ def test_first_come_calls_show_what_is_left_and_receipts_their_position(db, kind
         assert expected["left"] == Decimal("60000.00")
 
 
-@pytest.mark.parametrize("scan_limit", [1000, 0], ids=["indexed", "fallback"])
-def test_positions_skip_withdrawn_submissions_as_the_full_count_does(db, monkeypatch, scan_limit):
-    monkeypatch.setattr("manifattura.calls.queries.WITHDRAWN_SCAN_LIMIT", scan_limit)
+def test_positions_skip_withdrawn_submissions_as_the_full_count_does(db):
     move_clock(T_OPEN - dt.timedelta(days=2))
     call = build_call(code="MM-2026-04", mode=SelectionMode.FIRST_COME, opens_at=T_OPEN, closes_at=T_CLOSE, spaces=5)
     move_clock(OPEN)
