@@ -352,15 +352,21 @@ def test_a_batch_numbers_in_arrival_order_and_undoes_a_failing_request_alone():
 
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
-def test_batched_and_single_submits_write_the_same(settings):
+def test_batched_and_single_submits_write_the_same(settings, monkeypatch):
+    from manifattura.calls import submit_fast
+
+    sent = []
+    send = submit_fast._Batcher._send
+    monkeypatch.setattr(submit_fast._Batcher, "_send",
+                        lambda self, requests: sent.append(requests) or send(self, requests))
     call = build_call(mode=SelectionMode.FIRST_COME, with_file=True)
     application, user = ready_application(call)
     batched = _submit(application, user)  # outside a transaction: through the batch thread
-    assert batched.status_code == 201
+    assert batched.status_code == 201 and len(sent) == 1
     domain.application_withdraw(application=application, by=user)
     settings.CALLS_SUBMIT_BATCH = 1
     single = _submit(application, user)
-    assert single.status_code == 201
+    assert single.status_code == 201 and len(sent) == 1  # one statement of its own
     first, second = (Submission.objects.get(pk=r.json()["submission"]) for r in (batched, single))
     assert (first.protocol, second.protocol) == (1, 2)
     assert _rows(first) == _rows(second)
@@ -382,3 +388,19 @@ def test_a_failing_batch_sends_its_requests_the_full_way(monkeypatch):
     prepared = Application.objects.get(pk=application.pk).prepared
     assert submission.protocol == 1 and submission.snapshot == prepared["snapshot"]
     assert ProtocolCounter.objects.get(call=call).last_number == 1
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_does_not_answer_in_time_leaves_the_request_to_the_full_path(monkeypatch):
+    import time
+
+    from manifattura.calls import submit_fast
+
+    call = build_call()
+    application, user = ready_application(call)
+    monkeypatch.setattr(submit_fast._Batcher, "WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(submit_fast._Batcher, "_send", lambda self, requests: time.sleep(1) or {})
+    response = _submit(application, user)
+    assert response.status_code == 201
+    assert Submission.objects.get(application=application).protocol == 1

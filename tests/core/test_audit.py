@@ -198,3 +198,15 @@ def test_audit_record_many_appends_entries_in_order_and_they_are_linked(
     assert [e.data for e in stored] == [{"n": 0}, {"n": 1}, {"n": 2}]
     assert {(e.object_type, e.object_id) for e in stored} == {("accounts.user", str(registered.pk))}
     assert audit_verify() == (3, [])
+
+
+def test_linking_more_entries_than_one_update_writes_links_them_all_in_order(registered):
+    # _save_links writes 500 links per statement: 1,203 entries take three.
+    entries = audit_record_many(verb="test.many", entries=[(registered, {"n": i}) for i in range(1203)])
+
+    assert audit_link() >= 1203
+    linked = list(ActionLog.objects.filter(verb="test.many").order_by("chain_seq").values_list("pk", "chain_seq"))
+    assert [pk for pk, _seq in linked] == [e.pk for e in entries]
+    assert [seq for _pk, seq in linked] == list(range(linked[0][1], linked[0][1] + 1203))
+    checked, problems = audit_verify()
+    assert problems == [] and checked >= 1203
