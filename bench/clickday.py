@@ -12,7 +12,10 @@ What it does (issue 3, "Benchmark (not a test): click day"):
    as ``manifattura prepare-submissions`` does (drafts saved through the pages or the API are prepared
    as they are saved);
 2. serves the project's WSGI app with gunicorn on a free loopback port with production settings
-   (DEBUG off, ``NOTIFY_DELIVERY=worker``, ``AUDIT_LINK_INTERVAL=1``, ``DB_CONN_MAX_AGE=60``);
+   (DEBUG off, ``NOTIFY_DELIVERY=worker``, ``AUDIT_LINKING=worker``, ``DB_CONN_MAX_AGE=60``) and,
+   beside it at low priority, the audit linker (``manifattura audit-link --every 1``): requests write
+   their audit entries, the linker chains them (it catches up after the peak; the scenario measures how
+   long that takes before the second baseline);
 3. with bench/httpload.py (a separate process, 256 keep-alive clients starting at one instant)
    measures first the bare baseline (one INSERT of a ~2 KB JSON row per POST, same server and
    settings), then the click day: every client POSTs its applications'
@@ -40,6 +43,7 @@ from common import (  # noqa: E402
     REPO,
     CpuMonitor,
     Skip,
+    background,
     gunicorn,
     log,
     percentile,
@@ -109,7 +113,7 @@ def server_env(db: str, var_dir: Path) -> dict:
         "DEBUG": "0",
         "SECRET_KEY": "bench-" + "x" * 50,
         "NOTIFY_DELIVERY": "worker",
-        "AUDIT_LINK_INTERVAL": "1",
+        "AUDIT_LINKING": "worker",
         "DB_CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
         "MANIFATTURA_VAR_DIR": str(var_dir),
@@ -203,6 +207,24 @@ def projected_share(bare_cpu: dict, submit_cpu: dict) -> float | None:
     the ratio of their CPU per request. On a busy shared machine this is steadier than the rates."""
     bare, submit = cpu_ms_per_request(bare_cpu), cpu_ms_per_request(submit_cpu)
     return round(bare / submit, 3) if bare and submit else None
+
+
+def audit_chain_intact(env: dict, project_dir: Path, workdir: Path) -> bool:
+    """``manifattura audit-verify`` on the click day's log: every entry linked and checked."""
+    with open(workdir / "audit-verify.log", "ab") as out:
+        done = subprocess.run([PY, "-m", "manifattura", "audit-verify"], cwd=project_dir, stdout=out,
+                              stderr=subprocess.STDOUT, env={**os.environ, **env, "PYTHONPATH": str(project_dir)})
+    return done.returncode == 0
+
+
+def wait_for_audit_links(db: str, limit: float = 300.0) -> float | None:
+    """Seconds until the audit linker has chained every entry (None: not within ``limit``)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        if not sql(db, "SELECT EXISTS (SELECT 1 FROM core_actionlog WHERE chain_seq IS NULL)")[0][0]:
+            return round(time.perf_counter() - started, 1)
+        time.sleep(0.2)
+    return None
 
 
 def row_lock_waits(activity: dict) -> float:
@@ -390,7 +412,9 @@ def _tune(opts, db, env, tune_apps, project_dir, workdir) -> list[dict]:
         log(f"tuning: {spec} (bare + {len(apps)} submits on the tuning call)")
         with gunicorn(env=env, workers=server["workers"], threads=server["threads"],
                       worker_class=server["worker_class"], log_path=workdir / "gunicorn.log",
-                      project_dir=project_dir) as server:
+                      project_dir=project_dir) as server, \
+             background(["-m", "manifattura", "audit-link", "--every", "1"], env=env,
+                        log_path=workdir / "audit-link.log", project_dir=project_dir):
             warm_up(server, db, opts, workdir)
             bare = measure_bare(server, db, 10 * opts.tune_count, opts, workdir,
                                 name=f"tune-bare-{spec.replace(':', '-')}", seconds=10)
@@ -444,7 +468,9 @@ def run(argv=None) -> dict:
         log(f"clickday: gunicorn {server_spec} with production settings")
         with gunicorn(env=env, workers=server["workers"], threads=server["threads"],
                       worker_class=server["worker_class"], log_path=workdir / "gunicorn.log",
-                      project_dir=project_dir) as server:
+                      project_dir=project_dir) as server, \
+             background(["-m", "manifattura", "audit-link", "--every", "1"], env=env,
+                        log_path=workdir / "audit-link.log", project_dir=project_dir):
             warm_up(server, db, opts, workdir)
             log(f"baseline: bare Django INSERTs for {opts.bare_seconds:.0f} s, {opts.clients} clients")
             bare = measure_bare(server, db, opts.count, opts, workdir, seconds=opts.bare_seconds)
@@ -460,6 +486,9 @@ def run(argv=None) -> dict:
                 submits, load = measure_submits(server, db, seed["applications"], opts, workdir, name="clickday")
                 log(f"  accepted {submits['ok']} at {submits['per_s']}/s, p50 {submits['p50_ms']} ms, "
                     f"p99 {submits['p99_ms']} ms, failed {submits['failed']}, statuses {submits['statuses']}")
+                catch_up = wait_for_audit_links(db)
+                metrics["audit_link_catch_up_s"] = catch_up
+                log(f"  audit linker: every entry chained {catch_up} s after the click day ended")
                 # The machine's speed drifts within minutes: the baseline is measured before and after the
                 # click day, and the share is taken against their mean.
                 log(f"baseline again: bare Django INSERTs for {opts.bare_seconds:.0f} s")
@@ -475,6 +504,7 @@ def run(argv=None) -> dict:
                 submits = load = None
         if submits is not None:
             checks = verify(db, seed["call_id"], load)
+            checks["audit_chain_intact"] = audit_chain_intact(env, project_dir, workdir)
             log(f"  verified: {checks}")
             metrics.update({
                 "accepted_per_s": submits["per_s"],
@@ -492,6 +522,7 @@ def run(argv=None) -> dict:
                 "protocol_gap_free": checks["protocol_gap_free"],
                 "receipt_order_ok": checks["receipt_order_ok"],
                 "counter_ok": checks["counter_ok"],
+                "audit_chain_intact": checks["audit_chain_intact"],
                 "receipts_with_one_current_submission": checks["receipts_with_one_current_submission"],
                 "submitted_without_receipt": checks["submitted_without_receipt"],
                 "gunicorn_cpu_ms_per_submit": submits["cpu"].get("gunicorn_ms_per_request"),
@@ -515,7 +546,7 @@ def run(argv=None) -> dict:
                 metrics["share_of_bare_django"] is not None and metrics["share_of_bare_django"] >= TARGET_SHARE
                 and metrics["p99_ms"] is not None and metrics["p99_ms"] < TARGET_P99_MS
                 and metrics["lost"] == 0 and metrics["duplicates"] == 0 and metrics["protocol_gap_free"]
-                and metrics["receipt_order_ok"])
+                and metrics["receipt_order_ok"] and metrics["audit_chain_intact"])
         metrics["_options"] = {"count": opts.count, "clients": opts.clients, "mode": opts.mode,
                                "timeout_s": opts.timeout, "retries": opts.retries, "deadline_s": opts.deadline,
                                "pgbench_clients": opts.pgbench_clients, "pgbench_seconds": opts.pgbench_seconds}
@@ -557,7 +588,8 @@ def report(m: dict) -> str:
         f"clients (bench/httpload.py, one process on the loopback), retries on timeout ({o.get('timeout_s')} s) "
         f"or connection error with the same key (at most {o.get('retries')}). Server: gunicorn "
         f"`{m.get('server')}` (workers×threads), production settings (`DEBUG=0`, `NOTIFY_DELIVERY=worker`, "
-        f"`AUDIT_LINK_INTERVAL=1`, `DB_CONN_MAX_AGE=60`; submits in batches of up to `CALLS_SUBMIT_BATCH=32` per "
+        f"`AUDIT_LINKING=worker` with the linker `manifattura audit-link --every 1` running at `nice 19` beside "
+        f"the server, `DB_CONN_MAX_AGE=60`; submits in batches of up to `CALLS_SUBMIT_BATCH=32` per "
         f"process by default), call in `{o.get('mode')}` mode; the drafts were prepared before the opening "
         f"(`manifattura prepare-submissions`). Design and earlier figures: `bench/CLICKDAY_ANALYSIS.md`.",
         "",
@@ -579,6 +611,8 @@ def report(m: dict) -> str:
         f"| protocol numbers 1..N, gap-free | {_fmt(m.get('protocol_gap_free'))} |",
         f"| receipt order = protocol order | {_fmt(m.get('receipt_order_ok'))} |",
         f"| counter = N | {_fmt(m.get('counter_ok'))} |",
+        f"| audit chain complete and intact (`audit-verify`) | {_fmt(m.get('audit_chain_intact'))} |",
+        f"| audit linker caught up, seconds after the last receipt | {_fmt(m.get('audit_link_catch_up_s'), ' s')} |",
         f"| bare Django INSERT endpoint, requests/s (mean of before and after the click day) | "
         f"{_fmt(m.get('bare_django_insert_per_s'))} (before {_fmt(m.get('bare_django_insert_before_per_s'))}, "
         f"after {_fmt(m.get('bare_django_insert_after_per_s'))}; p99 before {_fmt(m.get('bare_django_p99_ms'), ' ms')}) |",

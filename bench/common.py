@@ -173,6 +173,20 @@ def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
 
 
 @contextmanager
+def background(args: list[str], *, env: dict, log_path: Path, project_dir: Path = REPO, nice: int = 19):
+    """Run ``python args`` (a project command) in the background at low priority; always stops it."""
+    full_env = {**os.environ, **env, "PYTHONPATH": str(project_dir)}
+    log_fh = open(log_path, "ab")
+    proc = subprocess.Popen(["nice", "-n", str(nice), PY, *args], env=full_env, cwd=project_dir,
+                            stdout=log_fh, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        stop_process(proc)
+        log_fh.close()
+
+
+@contextmanager
 def gunicorn(*, env: dict, workers: int, threads: int, worker_class: str, log_path: Path,
              project_dir: Path = REPO, keepalive: int = 75, timeout: int = 120):
     """Serve the project's WSGI app on a free loopback port; yields (port, master pid); always stops it."""

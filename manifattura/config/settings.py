@@ -218,3 +218,6 @@ CALLS_FAST_SUBMIT = os.environ.get("CALLS_FAST_SUBMIT", "1") == "1"
 # Fast submits arriving together in one server process share a transaction, up to this many (1 = none).
 CALLS_SUBMIT_BATCH = int(os.environ.get("CALLS_SUBMIT_BATCH", "32"))
 AUDIT_LINK_INTERVAL = float(os.environ.get("AUDIT_LINK_INTERVAL", "0"))  # seconds; 0 = after every commit
+# "on_commit": requests link the audit chain after their commit (every AUDIT_LINK_INTERVAL seconds);
+# "worker": requests never do, a separate `manifattura audit-link --every N` process does.
+AUDIT_LINKING = os.environ.get("AUDIT_LINKING", "on_commit")

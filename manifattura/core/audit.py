@@ -121,14 +121,26 @@ def audit_link(*, batch: int = 5000, wait: bool = True) -> int:
 
 
 def _save_links(links: list[tuple[int, int, str, str]], chunk: int = 500) -> None:
-    """Write (id, position, previous hash, hash) with one UPDATE … FROM (VALUES …) per ``chunk`` entries."""
+    """Write (id, position, previous hash, hash) of each entry with few statements.
+
+    PostgreSQL: one UPDATE … FROM unnest(four arrays) per ``chunk`` entries (four parameters, however
+    many entries); SQLite: one UPDATE … FROM (VALUES …).
+    """
     table = connection.ops.quote_name(ActionLog._meta.db_table)
     with connection.cursor() as cursor:
         for start in range(0, len(links), chunk):
             part = links[start:start + chunk]
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"UPDATE {table} SET chain_seq = v.seq, prev_hash = v.prev, hash = v.hash "
+                    f"FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) AS v(id, seq, prev, hash) "
+                    f"WHERE {table}.id = v.id",
+                    [list(column) for column in zip(*part)],
+                )
+                continue
             rows = ", ".join(["(%s, %s, %s, %s)"] * len(part))
             cursor.execute(
-                # VALUES columns are column1…column4 in both PostgreSQL and SQLite.
+                # VALUES columns are column1…column4 in SQLite.
                 f"UPDATE {table} SET chain_seq = v.column2, prev_hash = v.column3, hash = v.column4 "
                 f"FROM (VALUES {rows}) AS v WHERE {table}.id = v.column1",
                 [value for link in part for value in link],
@@ -142,12 +154,15 @@ def audit_link_quietly() -> None:
     """After-commit linking; at most once per ``AUDIT_LINK_INTERVAL`` seconds per process.
 
     On busy days (a click day) linking every commit would add a transaction to each request; a
-    short interval batches the work while ``audit-verify`` links whatever is still pending.
+    short interval batches the work while ``audit-verify`` links whatever is still pending. With
+    ``AUDIT_LINKING = "worker"`` requests never link: a separate ``audit-link`` process does.
     """
     import time
 
     from django.conf import settings
 
+    if getattr(settings, "AUDIT_LINKING", "on_commit") == "worker":
+        return  # ``manifattura audit-link --every N`` links, outside the requests
     interval = getattr(settings, "AUDIT_LINK_INTERVAL", 0.0)
     now = time.monotonic()
     if interval and now - _last_link[0] < interval:

@@ -210,3 +210,47 @@ def test_linking_more_entries_than_one_update_writes_links_them_all_in_order(reg
     assert [seq for _pk, seq in linked] == list(range(linked[0][1], linked[0][1] + 1203))
     checked, problems = audit_verify()
     assert problems == [] and checked >= 1203
+
+
+def test_with_a_linker_process_requests_leave_their_entries_to_it(
+    db, settings, django_capture_on_commit_callbacks
+):
+    settings.AUDIT_LINKING = "worker"
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        record(3)
+
+    assert ActionLog.objects.filter(chain_seq__isnull=True).count() == 3
+    out = io.StringIO()
+    call_command("audit-link", stdout=out)
+
+    assert "3 entries linked" in out.getvalue()
+    assert ActionLog.objects.filter(chain_seq__isnull=True).count() == 0
+    assert audit_verify() == (3, [])
+
+
+def test_audit_link_every_links_in_rounds_until_stopped(db, monkeypatch):
+    record(2)
+    rounds = []
+
+    def sleep(seconds):  # the second pause is the service manager's stop
+        rounds.append(seconds)
+        if len(rounds) == 1:
+            record(1)
+        else:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("time.sleep", sleep)
+    out = io.StringIO()
+    call_command("audit-link", "--every", "0.5", "--batch", "2", stdout=out)
+
+    assert rounds == [0.5, 0.5]
+    assert "Linked 2 entries (2 in all)" in out.getvalue()
+    assert "Linked 1 entry (3 in all)" in out.getvalue()
+    assert "3 entries linked" in out.getvalue()
+    assert audit_verify() == (3, [])
+
+
+@pytest.mark.parametrize("arguments", [["--every", "0"], ["--batch", "0"]])
+def test_audit_link_refuses_a_pause_or_batch_that_is_not_positive(db, arguments):
+    with pytest.raises(CommandError):
+        call_command("audit-link", *arguments, stdout=io.StringIO())
