@@ -1,19 +1,19 @@
-"""The click-day submit on PostgreSQL: a prepared draft is submitted in one database call.
+"""The click-day submit on PostgreSQL: prepared drafts are submitted in one database call.
 
 Everything a submission freezes is computed when the draft changes (``domain._prepare``), so at the
 opening instant the request only has to prove who is asking and that nothing changed since, and to
-take the next protocol number. ``calls_submit_prepared`` (migration ``calls.0005``) does that and the
-writes of ``domain._submit`` in one statement that commits on its own: the protocol counter is
-taken last and released by the database itself, never held across a round trip to Python.
+take the next protocol number. ``calls_submit_prepared_batch`` (migration ``calls.0007``) does that
+for a batch of requests, set-based, and the writes of ``domain._submit`` in one statement that commits
+on its own: the protocol counter is taken last and released by the database itself, never held across
+a round trip to Python.
 
-Submits arriving together in one server process share a transaction (``_Batcher``: one commit and one
-turn on the counter for the lot). ``run`` is tried first by ``domain.application_submit`` (pages, API,
-commands) and, without DRF, by the API's submit URL (``view``), which is what intermediaries and
-click-day clients call. Anything
-out of the ordinary gives ``None`` and the full path answers, computing everything afresh and
-explaining refusals: an unknown token, a retry of a submitted application, a reused idempotency key,
-a draft whose organization profile or day changed, a call not open at the instant of the counter.
-"""
+Submits arriving together in one server process share that call (``_Batcher``: one commit and one
+turn on the counter for the lot); inside a transaction a submit is a batch of one. ``run`` is tried
+first by ``domain.application_submit`` (pages, API, commands) and, without DRF, by the API's submit
+URL (``view``), which is what intermediaries and click-day clients call. Anything out of the ordinary
+gives ``None`` and the full path answers, computing everything afresh and explaining refusals: an
+unknown token, a retry of a submitted application, a reused idempotency key, a draft whose
+organization profile or day changed, a call not open at the receipt instant."""
 
 import collections
 import contextlib
@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -44,10 +45,9 @@ from manifattura.core.notify import deliver
 logger = logging.getLogger(__name__)
 
 SUBMISSION_ID = "__submission_id__"  # where the function puts the new submission's id in the email
-NOT_OPEN = "MFS01"  # SQLSTATE the function raises when the counter is granted outside the window
 MAX_IDEMPOTENCY_KEY = 100
 
-_STATEMENT = "SELECT * FROM calls_submit_prepared(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_STATEMENT = "SELECT * FROM calls_submit_prepared_batch(%s, %s, %s, %s, %s, %s, %s, %s)"
 _EMAIL_CONTEXT = json.dumps(receipt_email_context(SUBMISSION_ID))
 _EMAIL_ATTACHMENTS = json.dumps(receipt_email_attachments(SUBMISSION_ID))
 _renderer = JSONRenderer()
@@ -112,9 +112,7 @@ def run(*, application_id: int, idempotency_key: str | None = None, user_id: int
     if row is None:
         return None
     outcome, submission_id, protocol, received_at, digest, needs_review, position, call_code, email_id = row
-    if outcome != "created":
-        if outcome.startswith("error") and outcome != f"error {NOT_OPEN}":
-            logger.info("fast submit of application %s fell back: %s", application_id, outcome)
+    if outcome != "created":  # nothing was written: the full path answers, with its reasons
         return None
     if email_id is not None and getattr(settings, "NOTIFY_DELIVERY", "on_commit") == "on_commit":
         transaction.on_commit(functools.partial(deliver, email_id))
@@ -122,8 +120,14 @@ def run(*, application_id: int, idempotency_key: str | None = None, user_id: int
     return Receipt(submission_id, application_id, protocol, received_at, digest, needs_review, position, call_code)
 
 
-def _common_arguments() -> list:
-    return [clock.frozen_instant(), settings.TIME_ZONE]
+def _execute(cursor, requests: list[dict]) -> dict[int, tuple]:
+    """One call of ``calls_submit_prepared_batch``; each request's row by its position in ``requests``."""
+    cursor.execute(_STATEMENT, [
+        json.dumps([{**request, "i": index} for index, request in enumerate(requests)]),
+        clock.frozen_instant(), settings.TIME_ZONE, _subjects(), settings.LANGUAGE_CODE, RECEIPT_TEMPLATE,
+        _EMAIL_CONTEXT, _EMAIL_ATTACHMENTS,
+    ])
+    return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
 def _run_one(request: dict):
@@ -131,17 +135,11 @@ def _run_one(request: dict):
     scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     try:
         with scope, connection.cursor() as cursor:
-            cursor.execute(_STATEMENT, [
-                request["token"], request["user"], request["application"], request["key"], *_common_arguments(),
-                request["repr"], _subjects(), settings.LANGUAGE_CODE, RECEIPT_TEMPLATE, _EMAIL_CONTEXT,
-                _EMAIL_ATTACHMENTS,
-            ])
-            return cursor.fetchone()
+            return _execute(cursor, [request]).get(0)
     except DatabaseError as exc:
-        # Not open at the counter's instant, or a reused idempotency key: the statement undid
-        # everything; the full path gives the answer with its reasons.
-        if getattr(exc.__cause__, "sqlstate", None) != NOT_OPEN:
-            logger.info("fast submit of application %s fell back: %s", request["application"], exc)
+        # A race the statement could not judge beforehand (the same idempotency key committed by another
+        # process meanwhile): it undid everything; the full path gives the answer with its reasons.
+        logger.info("fast submit of application %s fell back: %s", request["application"], exc)
         return None
 
 
@@ -154,11 +152,10 @@ class _Batcher:
     to ``size``) as one ``calls_submit_prepared_batch`` call: one commit and one turn on the counter
     for the lot, the submits numbered in arrival order. While one batch is in the database the next
     is gathered and sent by another thread (``threads``). A lone submit goes at once: nothing waits
-    for a batch to fill. If the batch fails as a whole, its requests go the full way, which finds
+    for a batch to fill; under load a batch thread pauses ``GATHER_SECONDS`` before taking the queue. If the batch fails as a whole, its requests go the full way, which finds
     them submitted if the batch did commit (the same receipt, never a second application).
     """
 
-    _STATEMENT = "SELECT * FROM calls_submit_prepared_batch(%s, %s, %s, %s, %s, %s, %s, %s)"
     WAIT_SECONDS = 30.0
     IDLE_SECONDS = 5.0  # then the thread closes its database connection and ends
     # Under load (the last batch had company) wait this long for more before sending: a commit and a
@@ -183,17 +180,20 @@ class _Batcher:
         self._stopping = False
 
     def submit(self, request: dict):
-        slot = {"request": request, "row": None, "done": threading.Event()}
+        done = threading.Lock()  # released by the batch thread when the row is in
+        done.acquire()
+        slot = [request, None, done]
         with self._cond:
             self._waiting.append(slot)
             if len(self._running) < self.threads:
                 thread = threading.Thread(target=self._loop, name="submit-batcher", daemon=True)
                 self._running.add(thread)
                 thread.start()
-            self._cond.notify()
-        if not slot["done"].wait(self.WAIT_SECONDS):
+            if len(self._waiting) == 1:  # wake an idle batch thread; busy ones look at the queue when back
+                self._cond.notify()
+        if not done.acquire(timeout=self.WAIT_SECONDS):
             logger.warning("fast submit of application %s: no answer from the batch", request["application"])
-        return slot["row"]
+        return slot[1]
 
     def _loop(self) -> None:
         busy = False
@@ -204,25 +204,25 @@ class _Batcher:
                     if not self._waiting:  # idle for a while, or asked to stop with nothing left to send
                         self._running.discard(threading.current_thread())
                         return
-                    if busy and not self._stopping:
-                        self._cond.wait_for(lambda: len(self._waiting) >= self.size, self.GATHER_SECONDS)
+                    gather = busy and not self._stopping and len(self._waiting) < self.size
+                if gather:  # under load: let more arrive (a sleep, not a wake-up at every arrival)
+                    time.sleep(self.GATHER_SECONDS)
+                with self._cond:
                     batch = [self._waiting.popleft() for _ in range(min(self.size, len(self._waiting)))]
-                    busy = len(batch) > 1
-                rows = self._send([slot["request"] for slot in batch])
+                if not batch:  # the other batch thread took them meanwhile
+                    continue
+                busy = len(batch) > 1
+                rows = self._send([slot[0] for slot in batch])
                 for index, slot in enumerate(batch):
-                    slot["row"] = rows.get(index)
-                    slot["done"].set()
+                    slot[1] = rows.get(index)
+                    slot[2].release()
         finally:
             connection.close()
 
     def _send(self, requests: list[dict]) -> dict[int, tuple]:
         try:
             with connection.cursor() as cursor:
-                cursor.execute(self._STATEMENT, [
-                    json.dumps(requests), *_common_arguments(), _subjects(), settings.LANGUAGE_CODE,
-                    RECEIPT_TEMPLATE, _EMAIL_CONTEXT, _EMAIL_ATTACHMENTS,
-                ])
-                return {row[0]: row[1:] for row in cursor.fetchall()}
+                return _execute(cursor, requests)
         except Exception:  # the thread must go on serving; these requests take the full path
             logger.exception("a batch of %d fast submits failed; they go the full way", len(requests))
             connection.close()  # a broken connection is opened again for the next batch

@@ -341,7 +341,7 @@ def test_a_batch_numbers_in_arrival_order_and_undoes_a_failing_request_alone():
         request(third, third_user),
         request(first, third_user),          # not a member: nothing written
     ])
-    assert [rows[i][0] for i in range(4)] == ["created", "error 23505", "created", "refused"]
+    assert [rows[i][0] for i in range(4)] == ["created", "key", "created", "refused"]
     assert [rows[0][2], rows[2][2]] == [1, 2]
     assert list(Submission.objects.order_by("protocol").values_list("application_id", "protocol")) == [
         (first.pk, 1), (third.pk, 2)]
@@ -381,7 +381,7 @@ def test_a_failing_batch_sends_its_requests_the_full_way(monkeypatch):
     call = build_call()
     application, user = ready_application(call)
     broken = "SELECT * FROM no_such_function(%s, %s, %s, %s, %s, %s, %s, %s)"
-    monkeypatch.setattr(submit_fast._Batcher, "_STATEMENT", broken)
+    monkeypatch.setattr(submit_fast, "_STATEMENT", broken)
     response = _submit(application, user)
     assert response.status_code == 201  # answered by the full path
     submission = Submission.objects.get(pk=response.json()["submission"])
