@@ -233,6 +233,7 @@ def run_load(*, port: int, jobs: list[dict], clients: int, timeout: float, retri
            str(out_path), "--clients", str(clients), "--timeout", str(timeout), "--retries", str(retries),
            "--deadline", str(deadline)]
     sampler = PgActivitySampler(dbname) if dbname else None
+    counters = pg_counters(dbname) if dbname else {}
     if monitor:
         monitor.start()
     if sampler:
@@ -246,6 +247,9 @@ def run_load(*, port: int, jobs: list[dict], clients: int, timeout: float, retri
     result = json.loads(out_path.read_text())
     result["cpu"] = cpu
     result["pg_activity"] = sampler.summary() if sampler else {}
+    if counters:
+        after = pg_counters(dbname)
+        result["pg_counters"] = {key: after[key] - counters[key] for key in counters if key in after}
     out_path.write_text(json.dumps(result))
     return result
 
@@ -350,6 +354,25 @@ class CpuMonitor:
             "other_cores": round(others / elapsed, 2) if elapsed else None,
             "load_average": os.getloadavg()[0],
         }
+
+
+def pg_counters(dbname: str) -> dict:
+    """PostgreSQL's cumulative counters that explain its CPU: WAL written (full-page images after a
+    checkpoint), buffers the backends had to write out themselves (shared_buffers full), checkpoints."""
+    import psycopg
+
+    try:
+        with psycopg.connect(pg_url(dbname), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT w.wal_records, w.wal_fpi, w.wal_bytes::bigint, w.wal_buffers_full, b.buffers_backend, "
+                "b.buffers_clean, b.buffers_checkpoint, b.checkpoints_timed + b.checkpoints_req, d.blks_read, "
+                "d.blks_hit FROM pg_stat_wal w, pg_stat_bgwriter b, pg_stat_database d WHERE d.datname = %s",
+                (dbname,)).fetchone()
+    except Exception:  # noqa: BLE001 - an older PostgreSQL without pg_stat_wal: no counters
+        return {}
+    names = ("wal_records", "wal_fpi", "wal_bytes", "wal_buffers_full", "buffers_backend", "buffers_clean",
+             "buffers_checkpoint", "checkpoints", "blks_read", "blks_hit")
+    return dict(zip(names, (int(value or 0) for value in row)))
 
 
 class PgActivitySampler:
