@@ -702,6 +702,21 @@ def report(m: dict) -> str:
         for key in dict.fromkeys([*sub_pg, *bare_pg]):
             lines.append(f"| {key} | {_fmt(bare_pg.get(key))} | {_fmt(sub_pg.get(key))} |")
         lines.append("")
+    bare_work, sub_work = (m.get("_bare") or {}).get("pg_per_request") or {}, (submits or {}).get("pg_per_request") or {}
+    if bare_work or sub_work:
+        lines += [
+            "PostgreSQL's work per answered request (pg_stat_wal, pg_stat_bgwriter, pg_stat_database over the "
+            "phase; full-page images follow the checkpoint taken before each phase; \"buffers written by "
+            "backends\" means shared_buffers was full):",
+            "",
+            "| counter | bare insert | click day |",
+            "|---|---|---|",
+        ]
+        for key, label in (("wal_records", "WAL records"), ("wal_bytes", "WAL bytes"),
+                           ("wal_fpi", "full-page images"), ("blks_hit", "buffer hits"),
+                           ("blks_read", "blocks read"), ("buffers_backend", "buffers written by backends")):
+            lines.append(f"| {label} | {_fmt(bare_work.get(key))} | {_fmt(sub_work.get(key))} |")
+        lines.append("")
     checks = m.get("_checks")
     if checks:
         lines += [f"Verification against the database: `{json.dumps(checks)}`", ""]
