@@ -21,7 +21,6 @@ import functools
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -150,21 +149,20 @@ class _Batcher:
     counter, which stays locked until each commit reaches the disk: alone, each waits for the one
     before. Here request threads queue their submits and a batch thread sends whatever is waiting (up
     to ``size``) as one ``calls_submit_prepared_batch`` call: one commit and one turn on the counter
-    for the lot, the submits numbered in arrival order. While one batch is in the database the next
-    is gathered and sent by another thread (``threads``). A lone submit goes at once: nothing waits
-    for a batch to fill; under load a batch thread pauses ``GATHER_SECONDS`` before taking the queue. If the batch fails as a whole, its requests go the full way, which finds
+    for the lot, the submits numbered in arrival order. While a batch is in the database the next
+    one queues. A lone submit goes at once: nothing waits for a batch to fill. If the batch fails as a whole, its requests go the full way, which finds
     them submitted if the batch did commit (the same receipt, never a second application).
     """
 
     WAIT_SECONDS = 30.0
     IDLE_SECONDS = 5.0  # then the thread closes its database connection and ends
-    # Under load (the last batch had company) wait this long for more before sending: a commit and a
-    # counter turn shared by more submits. A lone submit after a quiet spell is sent at once.
-    GATHER_SECONDS = 0.002
 
-    def __init__(self, size: int, threads: int = 2):
+    def __init__(self, size: int, threads: int = 1):
         self.size = size
-        self.threads = threads  # batches in flight at once: one is built while another is in the database
+        # Batches in flight at once. One per process measured best: the submits that arrive while a
+        # batch is in the database make the next one, so batches grow with the load by themselves
+        # (two threads, or a pause to gather more, gave smaller batches and more CPU per submit).
+        self.threads = threads
         self._waiting: collections.deque = collections.deque()
         self._cond = threading.Condition()
         self._running: set[threading.Thread] = set()
@@ -189,14 +187,13 @@ class _Batcher:
                 thread = threading.Thread(target=self._loop, name="submit-batcher", daemon=True)
                 self._running.add(thread)
                 thread.start()
-            if len(self._waiting) == 1:  # wake an idle batch thread; busy ones look at the queue when back
+            if len(self._waiting) == 1:  # wake an idle batch thread; a busy one looks at the queue when back
                 self._cond.notify()
         if not done.acquire(timeout=self.WAIT_SECONDS):
             logger.warning("fast submit of application %s: no answer from the batch", request["application"])
         return slot[1]
 
     def _loop(self) -> None:
-        busy = False
         try:
             while True:
                 with self._cond:
@@ -204,14 +201,7 @@ class _Batcher:
                     if not self._waiting:  # idle for a while, or asked to stop with nothing left to send
                         self._running.discard(threading.current_thread())
                         return
-                    gather = busy and not self._stopping and len(self._waiting) < self.size
-                if gather:  # under load: let more arrive (a sleep, not a wake-up at every arrival)
-                    time.sleep(self.GATHER_SECONDS)
-                with self._cond:
                     batch = [self._waiting.popleft() for _ in range(min(self.size, len(self._waiting)))]
-                if not batch:  # the other batch thread took them meanwhile
-                    continue
-                busy = len(batch) > 1
                 rows = self._send([slot[0] for slot in batch])
                 for index, slot in enumerate(batch):
                     slot[1] = rows.get(index)
