@@ -150,8 +150,9 @@ class _Batcher:
     before. Here request threads queue their submits and a batch thread sends whatever is waiting (up
     to ``size``) as one ``calls_submit_prepared_batch`` call: one commit and one turn on the counter
     for the lot, the submits numbered in arrival order. While a batch is in the database the next
-    one queues. A lone submit goes at once: nothing waits for a batch to fill. If the batch fails as a whole, its requests go the full way, which finds
-    them submitted if the batch did commit (the same receipt, never a second application).
+    one queues. A lone submit goes at once: nothing waits for a batch to fill. If the batch fails as a
+    whole, its requests go the full way, which finds them submitted if the batch did commit (the same
+    receipt, never a second application).
     """
 
     WAIT_SECONDS = 30.0

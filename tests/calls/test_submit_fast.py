@@ -404,3 +404,30 @@ def test_a_batch_that_does_not_answer_in_time_leaves_the_request_to_the_full_pat
     response = _submit(application, user)
     assert response.status_code == 201
     assert Submission.objects.get(application=application).protocol == 1
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_submits_an_application_asked_for_twice_once():
+    from manifattura.calls import submit_fast
+
+    call = build_call()
+    application, user = ready_application(call)
+    request = {"token": None, "user": user.pk, "application": application.pk, "key": None, "repr": "%1$s"}
+    rows = submit_fast._Batcher(8)._send([request, dict(request, key="double-click")])
+    assert [rows[0][0], rows[1][0]] == ["created", "state"]  # the second is answered by the full path
+    assert Submission.objects.filter(application=application).count() == 1
+    assert ProtocolCounter.objects.get(call=call).last_number == 1
+
+
+@postgresql_only
+def test_a_fast_submit_that_fails_inside_a_transaction_leaves_it_usable_for_the_full_path(db, frozen, monkeypatch):
+    from manifattura.calls import submit_fast
+
+    call = _call(frozen)
+    application, user = ready_application(call)
+    frozen(OPEN)
+    monkeypatch.setattr(submit_fast, "_STATEMENT", "SELECT * FROM no_such_function(%s, %s, %s, %s, %s, %s, %s, %s)")
+    result = domain.application_submit(application=application, by=user)  # in the test's transaction
+    assert result.submission.protocol == 1
+    assert Submission.objects.get(application=application).snapshot == application.prepared["snapshot"]
