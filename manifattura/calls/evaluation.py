@@ -484,6 +484,14 @@ def final_score_set(*, application: Application, criterion: Criterion, points, b
         raise NotEditable(_(
             "Final scores are set during the commission's review (the call is at stage “%(stage)s”); after the "
             "provisional ranking they change only by accepting an appeal.") % {"stage": CallStage(call.stage).label})
+    if method == ScoreAggregation.CONSENSUS and call.score_aggregation != ScoreAggregation.CONSENSUS:
+        # The call published how its final scores are formed; the commission may not override it.
+        raise NotEditable(_(
+            "This call published how its final scores are formed (“%(method)s”): they are computed from the "
+            "reviews, not entered by consensus.") % {"method": ScoreAggregation(call.score_aggregation).label})
+    if criterion.call_id != call.pk:
+        raise ValidationError({"criterion": _("“%(criterion)s” is not a criterion of this call.") % {
+            "criterion": criterion.title}})
     if method == ScoreAggregation.CONSENSUS and not minutes.strip():
         raise ValidationError({"minutes": _("Record the minutes of the commission's decision.")})
     points = Decimal(str(points)).quantize(CENT)

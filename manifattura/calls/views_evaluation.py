@@ -18,6 +18,7 @@ import rules
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -535,12 +536,16 @@ def final_scores_set(request, code, pk):
 
     if form.is_valid():
         try:
-            for criterion, points, comment in form.values():
-                try:
-                    evaluation.final_score_set(application=application, criterion=criterion, points=points,
-                                               comment=comment, minutes=form.cleaned_data["minutes"], by=request.user)
-                except ValidationError as exc:
-                    form.add_criterion_errors(criterion, exc)
+            with transaction.atomic():  # every criterion is saved, or none (as through the API)
+                for criterion, points, comment in form.values():
+                    try:
+                        evaluation.final_score_set(application=application, criterion=criterion, points=points,
+                                                   comment=comment, minutes=form.cleaned_data["minutes"],
+                                                   by=request.user)
+                    except ValidationError as exc:
+                        form.add_criterion_errors(criterion, exc)
+                if form.errors:
+                    transaction.set_rollback(True)
         except REFUSALS as exc:
             # Not at this stage (the pages show the form only during the review): nothing to correct in it.
             messages.error(request, _refusal(exc))

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pytest
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -144,15 +145,18 @@ def score_everything(call, points=POINTS):
                                  by=assignment.member.user, comment="Reasoned comment")
 
 
-def make_world(phase: str, *, anonymous: bool = False, code: str = "MM-2026-01", applications: int = 4) -> World:
+def make_world(phase: str, *, anonymous: bool = False, code: str = "MM-2026-01", applications: int = 4,
+               aggregation: str = "mean") -> World:
     """A space call (3 spaces) with 4 submitted applications, evaluated up to ``phase``; the clock is left
-    frozen inside that phase."""
+    frozen inside that phase. A ``consensus`` call goes up to the review at most (its final scores are
+    entered, not computed)."""
+    assert aggregation != "consensus" or phase in ("admissibility", "review")
     staff = UserFactory(is_staff=True, email=f"office-{code.lower()}@example.org")
     move_clock(T0)
     call = build_call(staff=staff, code=code, opens_at=T0 - dt.timedelta(hours=1), closes_at=CLOSE, spaces=3,
                       with_file=True, tie_breaks=[{"kind": "criterion", "key": "jobs"}, {"kind": "draw"}],
                       reviewers_per_application=2, appeal_days=10, preference_days=5,
-                      anonymous_review=anonymous, publish_names=not anonymous)
+                      anonymous_review=anonymous, publish_names=not anonymous, score_aggregation=aggregation)
     apps, applicants = _submit_applications(call, applications, anonymous_names=anonymous)
     move_clock(AFTER)
     people = {role: UserFactory(email=f"{role}-{code.lower()}@example.org")
@@ -282,8 +286,8 @@ def expected(endpoint: str, phase: str) -> dict:
         "admissibility": only({"staff": 200 if phase == "admissibility" else 409, "president": 403}, 404),
         "integration_request": only({"staff": 201 if phase == "admissibility" else 409, "president": 403}, 404),
         "assignment_adjust": only({"staff": 400 if phase == "review" else 409, "president": 403}, 404),
-        # Consensus values only during the review, before the provisional ranking.
-        "final_scores": only({r: 200 if phase == "review" else 409 for r in ("staff", "president")}, 404),
+        # A mean call's final scores are computed, never entered (consensus calls: see below).
+        "final_scores": only({"staff": 409, "president": 409}, 404),
         "open_review": staff_step({"review": 200}, 409),
         "assign_reviewers": staff_step({"review": 200}, 409),
         "compute_final_scores": staff_step({}, 409),
@@ -565,7 +569,7 @@ def test_scores_through_the_api_need_the_no_conflict_declaration_first(db):
 
 
 def test_a_president_with_a_conflict_may_not_set_final_scores_on_that_application(db):
-    world = make_world("review")
+    world = make_world("review", aggregation="consensus")
     president, target, other = world.users["president"], world.target, world.apps[2]
     evaluation.conflict_declare(member=world.members["president"], application=target, has_conflict=True,
                                 by=president, note="Sister's company")
@@ -621,6 +625,48 @@ def test_consensus_scores_are_refused_after_the_review(db, phase):
             evaluation.final_score_set(application=target, criterion=quality, points=10, minutes="Appeal",
                                        method=evaluation.APPEAL_RESCORE, by=world.staff)
     assert target.final_scores.get(criterion=quality).points == before
+
+
+def test_final_scores_are_entered_by_consensus_only_where_the_call_says_so(db):
+    world = make_world("review")  # a mean call: its final scores are computed from the reviews
+    target = world.target
+    path = f"/api/v1/evaluation/applications/{target.pk}/final-scores/"
+    response = call_api(world, "staff", "put", path, data={"quality": {"points": 40, "minutes": "Minutes no. 1"}},
+                        format="json")
+    assert response.status_code == 409
+    assert "computed from the reviews, not entered by consensus" in response.json()["detail"]
+    with pytest.raises(domain.NotEditable, match="Mean of the reviewers"):
+        evaluation.final_score_set(application=target, criterion=world.call.criteria.get(code="quality"), points=40,
+                                   minutes="Minutes no. 1", by=world.staff)
+    assert not target.final_scores.exists()
+
+    consensus = make_world("review", code="MM-2026-02", aggregation="consensus")
+    path = f"/api/v1/evaluation/applications/{consensus.target.pk}/final-scores/"
+    body = {"quality": {"points": 40, "minutes": "Minutes no. 2"}, "jobs": {"points": 20, "minutes": "Minutes no. 2"}}
+    expected = only({"staff": 200, "president": 200}, 404)
+    for role in ROLES:
+        assert call_api(consensus, role, "put", path, data=body, format="json").status_code == expected[role], role
+
+
+def test_consensus_scores_are_saved_for_every_criterion_or_none(db):
+    world = make_world("review", aggregation="consensus")
+    target, staff = world.target, world.users["staff"]
+    path = f"/api/v1/evaluation/applications/{target.pk}/final-scores/"
+    response = api(staff).put(path, {"quality": {"points": 40, "minutes": "Minutes no. 3"},
+                                     "jobs": {"points": 999, "minutes": "Minutes no. 3"}}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()) == {"jobs"}
+    assert not target.final_scores.exists()  # the valid criterion was not kept alone
+    # A criterion of another call is refused by the domain, whoever passes it.
+    other = make_world("review", code="MM-2026-03", aggregation="consensus")
+    with pytest.raises(DjangoValidationError, match="not a criterion of this call"):
+        evaluation.final_score_set(application=target, criterion=other.call.criteria.get(code="quality"), points=10,
+                                   minutes="Minutes no. 4", by=staff)
+    response = api(staff).put(path, {"quality": {"points": 40, "minutes": "Minutes no. 3"},
+                                     "jobs": {"points": 20, "minutes": "Minutes no. 3"}}, format="json")
+    assert response.status_code == 200
+    assert {s.criterion.code: s.points for s in target.final_scores.all()} == {"quality": 40, "jobs": 20}
+    assert all(s.method == "consensus" and s.minutes == "Minutes no. 3" for s in target.final_scores.all())
 
 
 # --- query counts ----------------------------------------------------------------------------------

@@ -104,15 +104,16 @@ def score_everything(call, points=POINTS):
                                  by=assignment.member.user, comment="Reasoned comment")
 
 
-def make_world(phase: str, *, anonymous: bool = False, code: str = "MM-2026-01") -> World:
+def make_world(phase: str, *, anonymous: bool = False, code: str = "MM-2026-01", aggregation: str = "mean") -> World:
     """A space call (3 spaces) with 4 submitted applications evaluated up to ``phase``; the clock is left
-    frozen inside that phase."""
+    frozen inside that phase. A ``consensus`` call goes up to the review at most."""
+    assert aggregation != "consensus" or phase in ("admissibility", "review")
     staff = UserFactory(is_staff=True, email=f"office-{code.lower()}@example.org")
     move_clock(T0)
     call = build_call(staff=staff, code=code, opens_at=T0 - dt.timedelta(hours=1), closes_at=CLOSE, spaces=3,
                       with_file=True, tie_breaks=[{"kind": "criterion", "key": "jobs"}, {"kind": "draw"}],
                       reviewers_per_application=2, appeal_days=10, preference_days=5,
-                      anonymous_review=anonymous, publish_names=not anonymous)
+                      anonymous_review=anonymous, publish_names=not anonymous, score_aggregation=aggregation)
     apps, applicants = submit_applications(call, 4, identity_in_answers=anonymous)
     move_clock(AFTER)
     people = {role: UserFactory(email=f"{role}-{code.lower()}@example.org") for role in ("president", "member",
@@ -544,3 +545,29 @@ def test_final_scores_pages_refuse_after_the_review_and_a_president_with_a_confl
     assert request_as(world, "president", "post", url, data).status_code == 403
     assert request_as(world, "staff", "get", reverse("calls_eval:appeal-decide", args=[code, appeal.pk])
                       ).status_code == 200
+
+
+def test_the_consensus_form_saves_every_criterion_or_none_and_only_on_a_consensus_call(db):
+    world = make_world("review", aggregation="consensus")
+    code, target = world.call.code, world.apps[2]
+    quality, jobs = world.call.criteria.get(code="quality"), world.call.criteria.get(code="jobs")
+    url = reverse("calls_eval:final-scores-set", args=[code, target.pk])
+    data = {f"points_{quality.pk}": "40", f"points_{jobs.pk}": "999", "minutes": "Minutes no. 5", "from": "staff"}
+    response = request_as(world, "staff", "post", url, data, keep=True)
+    assert response.status_code == 200
+    assert f"Score between 0 and {jobs.max_points}" in response.content.decode()
+    assert not target.final_scores.exists()  # the valid criterion was not saved alone
+    for role, expected in (("member", 403), ("applicant", 403), ("anonymous", 302)):
+        assert request_as(world, role, "post", url, {**data, f"points_{jobs.pk}": "20"}).status_code == expected
+    response = request_as(world, "president", "post", url, {**data, f"points_{jobs.pk}": "20"}, keep=True)
+    assert response.status_code == 302
+    assert {s.criterion.code: s.points for s in target.final_scores.all()} == {"quality": 40, "jobs": 20}
+
+    mean = make_world("review", code="MM-2026-02")  # a mean call: final scores are computed, never entered
+    target = mean.apps[2]
+    quality = mean.call.criteria.get(code="quality")
+    url = reverse("calls_eval:final-scores-set", args=[mean.call.code, target.pk])
+    response = english_client(mean.staff).post(url, {f"points_{quality.pk}": "40", "minutes": "Minutes no. 6",
+                                                     "from": "staff"}, follow=True)
+    assert "computed from the reviews, not entered by consensus" in response.content.decode()
+    assert not target.final_scores.exists()
