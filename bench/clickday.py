@@ -87,6 +87,8 @@ def parse_args(argv):
                              f"the most submits (default: {TUNE_SERVERS})")
     parser.add_argument("--no-tune", dest="tune", action="store_const", const=None,
                         help="serve with --server directly")
+    parser.add_argument("--no-reuse-port", dest="reuse_port", action="store_false",
+                        help="one listening socket shared by the workers (default: --reuse-port, one per worker)")
     parser.add_argument("--tune-count", type=int, default=3000, help="submits per configuration tried")
     parser.add_argument("--mode", default="first_come", choices=["first_come", "merit"])
     parser.add_argument("--db", default="manifattura_bench")
@@ -432,7 +434,7 @@ def _tune(opts, db, env, tune_apps, project_dir, workdir) -> list[dict]:
         log(f"tuning: {spec} (bare + {len(apps)} submits on the tuning call)")
         with gunicorn(env=env, workers=server["workers"], threads=server["threads"],
                       worker_class=server["worker_class"], log_path=workdir / "gunicorn.log",
-                      project_dir=project_dir) as server, \
+                      project_dir=project_dir, reuse_port=opts.reuse_port) as server, \
              background(["-m", "manifattura", "audit-link", "--every", "1"], env=env,
                         log_path=workdir / "audit-link.log", project_dir=project_dir):
             warm_up(server, db, opts, workdir)
@@ -501,7 +503,7 @@ def run(argv=None) -> dict:
         log(f"clickday: gunicorn {server_spec} with production settings")
         with gunicorn(env=env, workers=server["workers"], threads=server["threads"],
                       worker_class=server["worker_class"], log_path=workdir / "gunicorn.log",
-                      project_dir=project_dir) as server, \
+                      project_dir=project_dir, reuse_port=opts.reuse_port) as server, \
              background(["-m", "manifattura", "audit-link", "--every", "1"], env=env,
                         log_path=workdir / "audit-link.log", project_dir=project_dir):
             warm_up(server, db, opts, workdir)

@@ -186,19 +186,40 @@ def background(args: list[str], *, env: dict, log_path: Path, project_dir: Path 
         log_fh.close()
 
 
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on this loopback TCP port (with ``reuse_port`` each worker has its own, opened
+    after it started: the load must wait for all of them, or the first worker would get every connection)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A = LISTEN
+                count += 1
+    return count
+
+
 @contextmanager
 def gunicorn(*, env: dict, workers: int, threads: int, worker_class: str, log_path: Path,
-             project_dir: Path = REPO, keepalive: int = 75, timeout: int = 120):
-    """Serve the project's WSGI app on a free loopback port; yields (port, master pid); always stops it."""
+             project_dir: Path = REPO, reuse_port: bool = True):
+    """Serve the project's WSGI app on a free loopback port with the production settings
+    (``manifattura/config/gunicorn.py``), sized by the arguments; yields (port, master pid); always stops it."""
     port = free_port()
-    cmd = [
-        PY, "-m", "gunicorn", "manifattura.config.wsgi:application",
+    cmd = [PY, "-m", "gunicorn", "manifattura.config.wsgi:application"]
+    if (project_dir / "manifattura" / "config" / "gunicorn.py").exists():
+        cmd += ["--config", "python:manifattura.config.gunicorn"]
+    else:  # an older copy of the project (A/B runs): its settings as they were then
+        cmd += ["--keep-alive", "75", "--timeout", "120", "--backlog", "2048", *(["--reuse-port"] if reuse_port else [])]
+    cmd += [
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", worker_class,
-        "--keep-alive", str(keepalive), "--timeout", str(timeout), "--backlog", "2048",
         "--chdir", str(project_dir), "--error-logfile", str(log_path), "--log-level", "warning",
     ]
     if worker_class == "gthread":
         cmd += ["--threads", str(threads)]
+    env = {**env, "GUNICORN_REUSE_PORT": "1" if reuse_port else "0"}
     full_env = {**os.environ, **env, "PYTHONPATH": str(project_dir)}
     log_fh = open(log_path, "ab")
     proc = subprocess.Popen(cmd, env=full_env, cwd=project_dir, stdout=log_fh, stderr=subprocess.STDOUT)
@@ -209,7 +230,8 @@ def gunicorn(*, env: dict, workers: int, threads: int, worker_class: str, log_pa
             if proc.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log_path}")
             try:
-                if http_get(f"http://127.0.0.1:{port}/healthz") == 200:
+                if http_get(f"http://127.0.0.1:{port}/healthz") == 200 and (
+                        not reuse_port or listening_sockets(port) >= workers):
                     break
             except OSError:
                 pass
