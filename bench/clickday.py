@@ -584,7 +584,7 @@ def run(argv=None) -> dict:
                 and metrics["lost"] == 0 and metrics["duplicates"] == 0 and metrics["protocol_gap_free"]
                 and metrics["receipt_order_ok"] and metrics["audit_chain_intact"])
         metrics["_options"] = {"count": opts.count, "clients": opts.clients, "mode": opts.mode,
-                               "tune_count": opts.tune_count,
+                               "tune_count": opts.tune_count, "reuse_port": opts.reuse_port,
                                "timeout_s": opts.timeout, "retries": opts.retries, "deadline_s": opts.deadline,
                                "pgbench_clients": opts.pgbench_clients, "pgbench_seconds": opts.pgbench_seconds}
         metrics["_duration_s"] = round(time.perf_counter() - started, 1)
@@ -624,7 +624,9 @@ def report(m: dict) -> str:
         f"through `POST {SUBMIT_PATH}` (token auth, `Idempotency-Key`), {o.get('clients')} concurrent keep-alive "
         f"clients (bench/httpload.py, one process on the loopback), retries on timeout ({o.get('timeout_s')} s) "
         f"or connection error with the same key (at most {o.get('retries')}). Server: gunicorn "
-        f"`{m.get('server')}` (workers×threads), production settings (`DEBUG=0`, `NOTIFY_DELIVERY=worker`, "
+        f"`{m.get('server')}` (workers×threads) with `manifattura/config/gunicorn.py` ("
+        f"{'one listening socket per worker' if o.get('reuse_port', True) else 'one listening socket shared by the workers (`--no-reuse-port`)'}"
+        f", imported objects frozen out of the garbage collector), production settings (`DEBUG=0`, `NOTIFY_DELIVERY=worker`, "
         f"`AUDIT_LINKING=worker` with the linker `manifattura audit-link --every 1` running at `nice 19` beside "
         f"the server, `DB_CONN_MAX_AGE=60`; submits in batches of up to `CALLS_SUBMIT_BATCH=32` per "
         f"process by default), call in `{o.get('mode')}` mode; the drafts were prepared before the opening "
