@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from manifattura.accounts.enums import OrganizationKind
@@ -396,7 +397,7 @@ class ApplicationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("Full record"))
     def record(self, obj):
         url = reverse("calls:manage-application", args=[obj.call.code, obj.pk])
-        return format_html('<a href="{}">{}</a>', url, _("Open"))
+        return format_html('<a href="{}">{}</a>', url, pgettext("verb: open a record", "Open"))
 
 
 @admin.register(Submission)

@@ -135,6 +135,19 @@ def test_plural_forms_work_in_both_languages(compiled_locale):
         assert translation.ngettext(singular, plural, 3) % {"counter": 3} == "3 sites found"
 
 
+def test_one_english_word_with_two_meanings_gets_one_italian_word_each(compiled_locale):
+    """A button that opens a record is "Apri", a call that is open is "Aperto"; a count of reviews is
+    feminine ("Assegnate"), a space's status masculine ("Assegnato")."""
+    with translation.override("it"):
+        assert translation.pgettext("verb: open a record", "Open") == "Apri"
+        assert translation.gettext("Open") == "Aperto"
+        assert translation.pgettext("number of reviews", "Assigned") == "Assegnate"
+        assert translation.pgettext("number of reviews", "Completed") == "Completate"
+        assert translation.gettext("Assigned") == "Assegnato"
+    with translation.override("en"):
+        assert translation.pgettext("verb: open a record", "Open") == "Open"
+
+
 # --- (b) pages in Italian by default, in English on request -----------------------------------------
 
 PAGES = {
