@@ -212,6 +212,39 @@ def _back_to_dashboard(call, anchor=""):
     return redirect(f"{url}#{anchor}" if anchor else url)
 
 
+def _staff_step(step: str, success, anchor: str = ""):
+    """A dashboard button: staff run ``evaluation.<step>(call=…, by=…)`` and go back to the dashboard's
+    section, with the success message ``success(result)`` or the refusal."""
+
+    @require_POST
+    def view(request, code):
+        call, denied = _staff_call(request, code)
+        if denied:
+            return denied
+        _act(request, lambda: getattr(evaluation, step)(call=call, by=request.user), success)
+        return _back_to_dashboard(call, anchor)
+
+    view.__name__ = view.__qualname__ = step
+    return view
+
+
+integrations_expire = _staff_step(
+    "integrations_expire", lambda n: _("%(n)d requests for integration closed as expired.") % {"n": n},
+    "admissibility")
+review_open = _staff_step(
+    "review_open", lambda _result: _("Admissibility is closed and the commission's review is open."), "review")
+final_scores_compute = _staff_step(
+    "final_scores_compute",
+    lambda r: _("%(n)d final scores computed from the reviewers' scores.") % {"n": r["scores"]}, "final-scores")
+allocation_run = _staff_step(
+    "allocation_run", lambda r: _("Allocation done: %(n)d awards offered, %(reserve)d on the reserve list.") % {
+        "n": r["awarded"], "reserve": len(r["reserve"])}, "allocation")
+awards_expire = _staff_step(
+    "awards_expire", lambda n: _("%(n)d awards expired; their spaces or money went down the reserve list.") % {"n": n},
+    "allocation")
+conclude = _staff_step("call_conclude", lambda _result: _("The call is concluded."))
+
+
 @require_POST
 def commission_appoint(request, code):
     call, denied = _staff_call(request, code)
@@ -234,26 +267,6 @@ def commission_appoint(request, code):
 
 
 @require_POST
-def integrations_expire(request, code):
-    call, denied = _staff_call(request, code)
-    if denied:
-        return denied
-    _act(request, lambda: evaluation.integrations_expire(call=call, by=request.user),
-         lambda n: _("%(n)d requests for integration closed as expired.") % {"n": n})
-    return _back_to_dashboard(call, "admissibility")
-
-
-@require_POST
-def review_open(request, code):
-    call, denied = _staff_call(request, code)
-    if denied:
-        return denied
-    _act(request, lambda: evaluation.review_open(call=call, by=request.user),
-         _("Admissibility is closed and the commission's review is open."))
-    return _back_to_dashboard(call, "review")
-
-
-@require_POST
 def reviews_assign(request, code):
     call, denied = _staff_call(request, code)
     if denied:
@@ -271,16 +284,6 @@ def reviews_assign(request, code):
             "Not enough reviewers without a conflict for protocols %(list)s: assign them by hand or appoint "
             "more members.") % {"list": ", ".join(str(p) for p in protocols)})
     return _back_to_dashboard(call, "review")
-
-
-@require_POST
-def final_scores_compute(request, code):
-    call, denied = _staff_call(request, code)
-    if denied:
-        return denied
-    _act(request, lambda: evaluation.final_scores_compute(call=call, by=request.user),
-         lambda r: _("%(n)d final scores computed from the reviewers' scores.") % {"n": r["scores"]})
-    return _back_to_dashboard(call, "final-scores")
 
 
 @require_POST
@@ -331,36 +334,6 @@ def ranking_verify(request, code):
         messages.success(request, _(
             "Verified: the published ranking is reproduced from the stored scores and from its CSV alone."))
     return _back_to_dashboard(call, "ranking")
-
-
-@require_POST
-def allocation_run(request, code):
-    call, denied = _staff_call(request, code)
-    if denied:
-        return denied
-    _act(request, lambda: evaluation.allocation_run(call=call, by=request.user),
-         lambda r: _("Allocation done: %(n)d awards offered, %(reserve)d on the reserve list.") % {
-             "n": r["awarded"], "reserve": len(r["reserve"])})
-    return _back_to_dashboard(call, "allocation")
-
-
-@require_POST
-def awards_expire(request, code):
-    call, denied = _staff_call(request, code)
-    if denied:
-        return denied
-    _act(request, lambda: evaluation.awards_expire(call=call, by=request.user),
-         lambda n: _("%(n)d awards expired; their spaces or money went down the reserve list.") % {"n": n})
-    return _back_to_dashboard(call, "allocation")
-
-
-@require_POST
-def conclude(request, code):
-    call, denied = _staff_call(request, code)
-    if denied:
-        return denied
-    _act(request, lambda: evaluation.call_conclude(call=call, by=request.user), _("The call is concluded."))
-    return _back_to_dashboard(call)
 
 
 # ---------------------------------------------------------------------------------------------------
