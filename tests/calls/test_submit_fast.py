@@ -431,3 +431,38 @@ def test_a_fast_submit_that_fails_inside_a_transaction_leaves_it_usable_for_the_
     result = domain.application_submit(application=application, by=user)  # in the test's transaction
     assert result.submission.protocol == 1
     assert Submission.objects.get(application=application).snapshot == application.prepared["snapshot"]
+
+
+# --- the migration's way back ----------------------------------------------------------------------
+
+def _submit_functions() -> tuple[list[str], bool]:
+    """The click-day functions in the database, and whether 0007's request type is there."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proname FROM pg_proc WHERE proname IN ('calls_submit_prepared', "
+                       "'calls_submit_prepared_batch') ORDER BY proname")
+        names = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SELECT count(*) FROM pg_type WHERE typname = 'calls_submit_request'")
+        return names, cursor.fetchone()[0] == 1
+
+
+@postgresql_only
+def test_migration_0007_goes_back_to_0005s_functions_and_forward_again(db, frozen):
+    """A rollback of a release restores the per-request function of 0005; migrating again brings back the
+    set-based batch, which then submits. (Inside the test's transaction: PostgreSQL's DDL rolls back.)"""
+    from django.db.migrations.executor import MigrationExecutor
+    from django.test.utils import CaptureQueriesContext
+
+    assert _submit_functions() == (["calls_submit_prepared_batch"], True)
+    MigrationExecutor(connection).migrate([("calls", "0006_click_day_indexes")])
+    assert _submit_functions() == (["calls_submit_prepared", "calls_submit_prepared_batch"], False)
+    MigrationExecutor(connection).migrate([("calls", "0007_set_based_submit")])
+    assert _submit_functions() == (["calls_submit_prepared_batch"], True)
+
+    call = _call(frozen)
+    application, user = ready_application(call)
+    frozen(OPEN)
+    with CaptureQueriesContext(connection) as queries:
+        response = _submit(application, user)
+    assert response.status_code == 201, response.content
+    assert any("calls_submit_prepared_batch" in q["sql"] for q in queries.captured_queries)
+    assert Submission.objects.get(application=application).protocol == 1
