@@ -1,6 +1,8 @@
 """The audit log: entries written in their transaction, linked into a hash chain later, verified."""
 
 import io
+import os
+import signal
 
 import pytest
 from django.core.management import call_command
@@ -248,6 +250,19 @@ def test_audit_link_every_links_in_rounds_until_stopped(db, monkeypatch):
     assert "Linked 1 entry (3 in all)" in out.getvalue()
     assert "3 entries linked" in out.getvalue()
     assert audit_verify() == (3, [])
+
+
+def test_audit_link_every_stops_on_a_real_sigterm_and_gives_the_handler_back(db, monkeypatch):
+    """What a service manager does: SIGTERM while the linker waits for its next round."""
+    record(1)
+    before = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr("time.sleep", lambda seconds: os.kill(os.getpid(), signal.SIGTERM))
+    out = io.StringIO()
+    call_command("audit-link", "--every", "1", stdout=out)  # without its handler the signal ends the process
+
+    assert "Audit log: 1 entry linked." in out.getvalue()
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert audit_verify() == (1, [])
 
 
 @pytest.mark.parametrize("arguments", [["--every", "0"], ["--batch", "0"]])
