@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("MANIFATTURA_SCREENSHOT_DIR", "/tmp"))
@@ -33,4 +34,9 @@ def chromium_page(monkeypatch, *, locale: str):
         try:
             yield page
         finally:
+            # The database connections the test opened while Playwright ran are not the ones Django sees
+            # once it has stopped (Django keeps them per context, and Playwright's sync API brings its
+            # own): close them here, or PostgreSQL keeps the session and the test database cannot be
+            # dropped at the end ("is being accessed by other users").
+            connections.close_all()
             browser.close()
